@@ -1,0 +1,1 @@
+"""pingcli's domain: profiles, grants, tokens, audit identity, ports and use cases (no I/O)."""

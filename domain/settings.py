@@ -1,0 +1,323 @@
+"""Profiles and service settings, and the registry of every configuration key pingcli knows."""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+from .errors import ConfigError
+
+DEFAULT_PROFILE = "default"
+DEFAULT_REDIRECT_PORT = 7464
+DEFAULT_REDIRECT_PATH = "/callback"
+DEFAULT_SCOPES = "openid profile email offline_access"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+class StorageType(enum.Enum):
+    SECURE_LOCAL = "secure_local"
+    FILE_SYSTEM = "file_system"
+    NONE = "none"
+
+
+class GrantType(enum.Enum):
+    AUTHORIZATION_CODE = "authorization_code"
+    DEVICE_CODE = "device_code"
+
+
+def check_name(kind: str, name: str) -> str:
+    if not _NAME.match(name):
+        raise ConfigError(
+            f"{kind} name {name!r} is not allowed",
+            "use letters, digits, '-' and '_' (at most 64, starting with a letter or digit)",
+        )
+    return name
+
+
+def _enum(kind: type[enum.Enum]) -> Callable[[str], Any]:
+    allowed = ", ".join(member.value for member in kind)
+
+    def parse(raw: str) -> str:
+        if raw not in {member.value for member in kind}:
+            raise ValueError(f"must be one of: {allowed}")
+        return raw
+
+    parse.allowed = allowed  # type: ignore[attr-defined]
+    return parse
+
+
+def _port(raw: str) -> int:
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ValueError("must be a whole number from 0 to 65535 (0 picks any free port)") from None
+    if not 0 <= value <= 65535:
+        raise ValueError("must be a whole number from 0 to 65535 (0 picks any free port)")
+    return value
+
+
+def _path(raw: str) -> str:
+    if not raw.startswith("/") or any(c in raw for c in "?#\\ ") or not raw.isprintable():
+        raise ValueError("must be a URL path starting with '/' (no spaces, '?', '#')")
+    return raw
+
+
+def _issuer(raw: str) -> str:
+    parts = urlsplit(raw)
+    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+        raise ValueError("must be an https:// URL (http:// only for 127.0.0.1 or localhost)")
+    if not parts.hostname or parts.query or parts.fragment:
+        raise ValueError("must be an https:// URL with a host and no query or fragment")
+    return raw.rstrip("/") if parts.path in {"", "/"} else raw
+
+
+def _text(raw: str) -> str:
+    if not raw.strip() or not raw.isprintable():
+        raise ValueError("must be non-empty printable text")
+    return raw.strip()
+
+
+def _scopes(raw: str) -> str:
+    scopes = raw.split()
+    if not scopes or any(not re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]+", s) for s in scopes):
+        raise ValueError("must be scope names separated by spaces (RFC 6749 §3.3)")
+    return " ".join(scopes)
+
+
+def _bool(raw: str) -> bool:
+    value = str(raw).strip().lower()
+    if value in {"true", "yes", "1", "on"}:
+        return True
+    if value in {"false", "no", "0", "off"}:
+        return False
+    raise ValueError("must be true or false")
+
+
+def _seconds(raw: str) -> int:
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ValueError("must be a whole number of seconds from 0 to 86400") from None
+    if not 0 <= value <= 86400:
+        raise ValueError("must be a whole number of seconds from 0 to 86400")
+    return value
+
+
+@attrs.frozen
+class Key:
+    """One configuration key: `service.*.x` stands for every service's `x`."""
+
+    pattern: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+
+    @property
+    def per_service(self) -> bool:
+        return self.pattern.startswith("service.*.")
+
+    @property
+    def suffix(self) -> str:
+        return self.pattern.removeprefix("service.*.")
+
+
+_AC = "service.*.authentication.authorizationCode."
+_DC = "service.*.authentication.deviceCode."
+KEYS: tuple[Key, ...] = (
+    Key("auth.storage.type", _enum(StorageType), StorageType.SECURE_LOCAL.value,
+        "where tokens are kept: secure_local (the OS keyring), file_system (a file only you can read), none"),
+    Key("auth.refreshMarginSeconds", _seconds, 60,
+        "refresh an access token that expires within this many seconds"),
+    Key("service.*.issuer", _issuer, None,
+        "the OpenID Provider's issuer URL; endpoints come from its discovery document"),
+    Key("service.*.authentication.type", _enum(GrantType), GrantType.AUTHORIZATION_CODE.value,
+        "how a person signs in: authorization_code (browser) or device_code (a code to enter elsewhere)"),
+    Key("service.*.authentication.acrValues", _scopes, None,
+        "authentication context classes to request (acr_values), space-separated"),
+    Key("service.*.authentication.requireMFA", _bool, False,
+        "refuse a sign-in whose ID token does not show multi-factor authentication (amr 'mfa' or a requested acr)"),
+    Key(_AC + "clientID", _text, None, "the OAuth client ID used for the authorization code grant"),
+    Key(_AC + "redirectURIPort", _port, DEFAULT_REDIRECT_PORT,
+        "the loopback port for the redirect; 0 picks any free port (the provider must allow it, RFC 8252 §7.3)"),
+    Key(_AC + "redirectURIPath", _path, DEFAULT_REDIRECT_PATH, "the path of the loopback redirect URI"),
+    Key(_AC + "scopes", _scopes, DEFAULT_SCOPES, "scopes requested with the authorization code grant"),
+    Key(_DC + "clientID", _text, None, "the OAuth client ID used for the device code grant"),
+    Key(_DC + "scopes", _scopes, DEFAULT_SCOPES, "scopes requested with the device code grant"),
+)
+_BY_PATTERN = {key.pattern: key for key in KEYS}
+
+
+def find_key(name: str) -> tuple[Key, str | None]:
+    """The registry entry for a concrete key, and the service it names (if any)."""
+    if name in _BY_PATTERN and not _BY_PATTERN[name].per_service:
+        return _BY_PATTERN[name], None
+    if name.startswith("service."):
+        service, _, rest = name.removeprefix("service.").partition(".")
+        key = _BY_PATTERN.get("service.*." + rest)
+        if key is not None and service:
+            return key, check_name("service", service)
+    raise ConfigError(f"unknown configuration key {name!r}", "see every key with: pingcli config list-keys")
+
+
+def parse_value(name: str, raw: str) -> Any:
+    key, _ = find_key(name)
+    try:
+        return key.parse(str(raw))
+    except ValueError as error:
+        raise ConfigError(f"{name}={raw!r} is not valid: {error}", f"pingcli config set {name}=VALUE") from None
+
+
+def env_name(name: str) -> str:
+    """`auth.storage.type` -> `PINGCLI_AUTH_STORAGE_TYPE`; camelCase words split (clientID -> CLIENT_ID)."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    words = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", words)
+    return "PINGCLI_" + re.sub(r"[^A-Za-z0-9]+", "_", words).upper()
+
+
+@attrs.frozen
+class AuthorizationCodeSettings:
+    client_id: str | None
+    redirect_port: int
+    redirect_path: str
+    scopes: str
+
+
+@attrs.frozen
+class DeviceCodeSettings:
+    client_id: str | None
+    scopes: str
+
+
+@attrs.frozen
+class ServiceSettings:
+    name: str
+    issuer: str | None
+    grant: GrantType
+    authorization_code: AuthorizationCodeSettings
+    device_code: DeviceCodeSettings
+    acr_values: str | None = None
+    require_mfa: bool = False
+
+    def client_id(self, grant: GrantType) -> str:
+        if grant is GrantType.AUTHORIZATION_CODE:
+            client_id, key = self.authorization_code.client_id, "authorizationCode.clientID"
+        else:
+            client_id, key = self.device_code.client_id, "deviceCode.clientID"
+        if not client_id:
+            raise ConfigError(
+                f"service {self.name!r} has no client ID for the {grant.value} grant",
+                f"pingcli config set service.{self.name}.authentication.{key}=CLIENT_ID",
+            )
+        return client_id
+
+    def require_issuer(self) -> str:
+        if not self.issuer:
+            raise ConfigError(
+                f"service {self.name!r} has no issuer",
+                f"pingcli config set service.{self.name}.issuer=https://issuer.example",
+            )
+        return self.issuer
+
+    def scopes(self, grant: GrantType) -> str:
+        return self.authorization_code.scopes if grant is GrantType.AUTHORIZATION_CODE else self.device_code.scopes
+
+
+@attrs.frozen
+class Profile:
+    name: str
+    storage: StorageType
+    refresh_margin: int
+    services: Mapping[str, ServiceSettings]
+
+    def service(self, name: str) -> ServiceSettings:
+        if name not in self.services:
+            known = ", ".join(sorted(self.services)) or "none"
+            raise ConfigError(
+                f"profile {self.name!r} has no service {name!r} (configured: {known})",
+                f"pingcli config set service.{name}.issuer=https://issuer.example",
+            )
+        return self.services[name]
+
+
+def _env_service_values(env: Mapping[str, str]) -> dict[str, str]:
+    """Service keys given only in the environment, e.g. PINGCLI_SERVICE_DEMO_ISSUER."""
+    found: dict[str, str] = {}
+    suffixes = {env_name("x." + key.suffix).removeprefix("PINGCLI_X_"): key for key in KEYS if key.per_service}
+    for variable, value in env.items():
+        if not variable.startswith("PINGCLI_SERVICE_"):
+            continue
+        middle = variable.removeprefix("PINGCLI_SERVICE_")
+        for suffix, key in suffixes.items():
+            if middle.endswith("_" + suffix) and len(middle) > len(suffix) + 1:
+                service = middle[: -len(suffix) - 1].lower()
+                found[f"service.{service}.{key.suffix}"] = value
+    return found
+
+
+def resolve_profile(name: str, stored: Mapping[str, Any], env: Mapping[str, str]) -> Profile:
+    """A profile's effective settings. Precedence: environment, then profile file, then default.
+
+    (Command-line flags such as --device-code are applied by the use case on top of this.)
+    """
+    raw: dict[str, Any] = {k: v for k, v in stored.items()}
+    env_values = _env_service_values(env)
+    for key in KEYS:
+        if not key.per_service and env_name(key.pattern) in env:
+            env_values[key.pattern] = env[env_name(key.pattern)]
+    services = {n.split(".")[1] for n in list(raw) + list(env_values) if n.startswith("service.")}
+    for service in services:
+        for key in KEYS:
+            if key.per_service:
+                full = f"service.{service}.{key.suffix}"
+                if env_name(full) in env:
+                    env_values[full] = env[env_name(full)]
+
+    def value(name: str) -> Any:
+        key, _ = find_key(name)
+        source = "environment" if name in env_values else "profile"
+        if name in env_values:
+            given = env_values[name]
+        elif name in raw:
+            given = raw[name]
+        else:
+            return key.default if key.default is None else key.parse(str(key.default))
+        try:
+            return key.parse(str(given).lower() if isinstance(given, bool) else str(given))
+        except ValueError as error:
+            where = env_name(name) if source == "environment" else f"{name} in profile {name_!r}"
+            raise ConfigError(f"{where} is not valid: {error}", f"pingcli config set {name}=VALUE") from None
+
+    name_ = name
+    built = {}
+    for service in sorted(services):
+        check_name("service", service)
+        prefix = f"service.{service}."
+        built[service] = ServiceSettings(
+            name=service,
+            issuer=value(prefix + "issuer"),
+            grant=GrantType(value(prefix + "authentication.type")),
+            authorization_code=AuthorizationCodeSettings(
+                client_id=value(prefix + "authentication.authorizationCode.clientID"),
+                redirect_port=value(prefix + "authentication.authorizationCode.redirectURIPort"),
+                redirect_path=value(prefix + "authentication.authorizationCode.redirectURIPath"),
+                scopes=value(prefix + "authentication.authorizationCode.scopes"),
+            ),
+            device_code=DeviceCodeSettings(
+                client_id=value(prefix + "authentication.deviceCode.clientID"),
+                scopes=value(prefix + "authentication.deviceCode.scopes"),
+            ),
+            acr_values=value(prefix + "authentication.acrValues"),
+            require_mfa=value(prefix + "authentication.requireMFA"),
+        )
+    return Profile(
+        name=name,
+        storage=StorageType(value("auth.storage.type")),
+        refresh_margin=value("auth.refreshMarginSeconds"),
+        services=built,
+    )
