@@ -167,4 +167,6 @@ def judge_callback(attempt: AuthorizationAttempt, path: str, query: str) -> Call
     code = params.get("code", [""])[0]
     if not code:
         return CallbackVerdict(Verdict.REJECTED, 400, "The sign-in callback carries no authorization code.")
-    return CallbackVerdict(Verdict.SUCCEEDED, 200, "You are signed in to pingcli.", code=code)
+    return CallbackVerdict(
+        Verdict.SUCCEEDED, 200, "pingcli received your sign-in; the terminal shows the result.", code=code
+    )

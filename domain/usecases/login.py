@@ -1,0 +1,211 @@
+"""Sign a person in to each configured service, with the grant the profile (or a flag) names."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from .. import device_code
+from ..authorization_code import AuthorizationAttempt, judge_callback
+from ..errors import AuthorizationDenied, BadProviderResponse, CallbackTimeout, ConfigError, PingcliError
+from ..identity import AuditIdentity
+from ..ports import (
+    Browser,
+    CallbackListenerFactory,
+    Clock,
+    Console,
+    HttpClient,
+    IdTokenValidator,
+    MetadataSource,
+    SessionStore,
+)
+from ..provider import ProviderMetadata
+from ..session import Session
+from ..settings import GrantType, Profile, ServiceSettings, StorageType
+from ..tokens import TokenSet
+from .provider_calls import audit_identity, post_form
+
+
+@attrs.frozen
+class SignedIn:
+    service: str
+    grant: GrantType
+    identity: AuditIdentity
+    stored_in: str
+    persisted: bool
+
+
+@attrs.frozen
+class ServiceFailed:
+    service: str
+    error: PingcliError
+
+
+@attrs.frozen
+class Login:
+    http: HttpClient
+    metadata: MetadataSource
+    listeners: CallbackListenerFactory
+    browser: Browser
+    clock: Clock
+    id_tokens: IdTokenValidator
+    store: SessionStore
+    console: Console
+
+    def all(
+        self,
+        profile: Profile,
+        services: Sequence[str] = (),
+        grant: GrantType | None = None,
+        open_browser: bool = True,
+        timeout: float = 300,
+    ) -> list[SignedIn | ServiceFailed]:
+        """Each service in turn; one failing does not stop the rest (each result says what happened)."""
+        names = list(services) or sorted(profile.services)
+        if not names:
+            raise ConfigError(
+                f"profile {profile.name!r} has no services to sign in to",
+                "pingcli config set service.NAME.issuer=https://issuer.example",
+            )
+        results: list[SignedIn | ServiceFailed] = []
+        for name in names:
+            settings = profile.service(name)
+            try:
+                results.append(self.one(profile, settings, grant, open_browser, timeout))
+            except PingcliError as error:
+                results.append(ServiceFailed(name, error))
+        return results
+
+    def one(
+        self,
+        profile: Profile,
+        settings: ServiceSettings,
+        grant: GrantType | None = None,
+        open_browser: bool = True,
+        timeout: float = 300,
+    ) -> SignedIn:
+        grant = grant or settings.grant
+        issuer = settings.require_issuer()
+        client_id = settings.client_id(grant)
+        metadata = self.metadata.metadata(issuer)
+        if grant is GrantType.AUTHORIZATION_CODE:
+            tokens, nonce = self._authorization_code(settings, metadata, client_id, open_browser, timeout)
+        else:
+            tokens, nonce = self._device_code(settings, metadata, client_id, timeout), None
+        identity = audit_identity(
+            self.http,
+            self.id_tokens,
+            metadata,
+            id_token=tokens.id_token,
+            access_token=tokens.access_token,
+            client_id=client_id,
+            nonce=nonce,
+            now=self.clock.now(),
+        )
+        if settings.require_mfa:
+            identity.check_mfa(settings.acr_values)
+        session = Session(
+            profile=profile.name,
+            service=settings.name,
+            issuer=metadata.issuer,
+            client_id=client_id,
+            grant=grant,
+            tokens=tokens,
+            identity=identity,
+            signed_in_at=self.clock.now(),
+        )
+        self.store.save(session)
+        return SignedIn(
+            settings.name, grant, identity, self.store.description, profile.storage is not StorageType.NONE
+        )
+
+    def _authorization_code(
+        self,
+        settings: ServiceSettings,
+        metadata: ProviderMetadata,
+        client_id: str,
+        open_browser: bool,
+        timeout: float,
+    ) -> tuple[TokenSet, str]:
+        """RFC 6749 §4.1 with PKCE (RFC 7636) and a loopback redirect (RFC 8252 §7.3)."""
+        if not metadata.authorization_endpoint:
+            raise BadProviderResponse("discovery document", "it has no authorization_endpoint")
+        setting = f"service.{settings.name}.authentication.authorizationCode.redirectURIPort"
+        listener = self.listeners.bind(settings.authorization_code.redirect_port, setting)
+        try:
+            attempt = AuthorizationAttempt.start(
+                issuer=metadata.issuer,
+                authorization_endpoint=metadata.authorization_endpoint,
+                client_id=client_id,
+                port=listener.port,
+                path=settings.authorization_code.redirect_path,
+                scope=settings.authorization_code.scopes,
+                acr_values=settings.acr_values,
+                iss_required=metadata.authorization_response_iss_parameter_supported,
+            )
+            url = attempt.url()
+            if open_browser and self.browser.open(url):
+                self.console.say(
+                    f"Signing in to {settings.name}: your browser has been opened. If it shows nothing, open:\n  {url}"
+                )
+            else:
+                reason = "" if open_browser else " (--no-browser)"
+                self.console.say(
+                    f"Signing in to {settings.name}: open this address in a browser on this machine{reason}:\n"
+                    f"  {url}\n"
+                    "No browser was opened. On a machine without a browser, use: pingcli auth login --device-code"
+                )
+            self.console.say(f"Waiting up to {int(timeout)} s for the sign-in to finish (Ctrl-C cancels)…")
+            verdict = listener.wait(lambda path, query: judge_callback(attempt, path, query), timeout)
+        finally:
+            listener.close()
+        if verdict.error is not None:
+            raise verdict.error
+        assert verdict.code is not None
+        received_at = self.clock.now()
+        body = post_form(self.http, metadata.token_endpoint, "token endpoint", attempt.token_request(verdict.code))
+        return TokenSet.from_token_response(body, received_at, attempt.scope), attempt.nonce
+
+    def _device_code(
+        self, settings: ServiceSettings, metadata: ProviderMetadata, client_id: str, timeout: float
+    ) -> TokenSet:
+        """RFC 8628: show the code, then poll at the interval the poller decides."""
+        if not metadata.device_authorization_endpoint:
+            raise BadProviderResponse(
+                "discovery document",
+                "it has no device_authorization_endpoint; this provider does not offer the device code grant",
+            )
+        scope = settings.device_code.scopes
+        form = {"client_id": client_id, "scope": scope}
+        if settings.acr_values:
+            form["acr_values"] = settings.acr_values
+        started = self.clock.now()
+        body = post_form(self.http, metadata.device_authorization_endpoint, device_code.ENDPOINT, form)
+        authorization = device_code.DeviceAuthorization.from_response(body, started)
+        lines = [
+            f"Signing in to {settings.name}: on any device with a browser, open",
+            f"  {authorization.verification_uri}",
+            f"and enter the code  {authorization.user_code}",
+        ]
+        if authorization.verification_uri_complete:
+            lines.append(f"(or open {authorization.verification_uri_complete} , which carries the code)")
+        lines.append("Waiting for you to finish there (Ctrl-C cancels)…")
+        self.console.say("\n".join(lines))
+        step: device_code.Wait | device_code.Granted = device_code.first_wait(authorization)
+        while isinstance(step, device_code.Wait):
+            if self.clock.now() + step.seconds > started + timeout:
+                raise CallbackTimeout(
+                    f"the sign-in was not completed within {int(timeout)} s",
+                    "run pingcli auth login again (--timeout sets how long to wait)",
+                )
+            self.clock.sleep(step.seconds)
+            received_at = self.clock.now()
+            try:
+                response: dict | AuthorizationDenied = post_form(
+                    self.http, metadata.token_endpoint, "token endpoint", authorization.token_request(client_id)
+                )
+            except AuthorizationDenied as refusal:
+                response = refusal
+            step = device_code.next_step(authorization, step.interval, response, self.clock.now())
+        return TokenSet.from_token_response(step.body, received_at, scope)

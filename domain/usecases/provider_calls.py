@@ -1,0 +1,43 @@
+"""Requests to a provider's endpoints, shared by the use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..identity import AuditIdentity
+from ..ports import HttpClient, IdTokenValidator
+from ..provider import ProviderMetadata, read_json_object
+from ..errors import BadProviderResponse, IdTokenInvalid
+
+
+def post_form(http: HttpClient, url: str, endpoint: str, form: Mapping[str, str]) -> dict[str, Any]:
+    return read_json_object(http.request("POST", url, endpoint=endpoint, form=form), endpoint)
+
+
+def audit_identity(
+    http: HttpClient,
+    validator: IdTokenValidator,
+    metadata: ProviderMetadata,
+    *,
+    id_token: str | None,
+    access_token: str,
+    client_id: str,
+    nonce: str | None,
+    now: float,
+) -> AuditIdentity:
+    """Validate the ID token and complete its claims from userinfo when it lacks profile claims."""
+    if not id_token:
+        raise IdTokenInvalid("presence", "the token response has no id_token; is 'openid' among the scopes?")
+    claims = validator.validate(id_token, metadata=metadata, client_id=client_id, nonce=nonce, now=now)
+    identity = AuditIdentity.from_claims(claims)
+    if identity.lacks_profile_claims() and metadata.userinfo_endpoint:
+        endpoint = "userinfo endpoint"
+        response = http.request(
+            "GET", metadata.userinfo_endpoint, endpoint=endpoint, headers={"Authorization": f"Bearer {access_token}"}
+        )
+        userinfo = read_json_object(response, endpoint)
+        if not isinstance(userinfo.get("sub"), str):
+            raise BadProviderResponse(endpoint, "no sub in the response")
+        identity = AuditIdentity.from_claims(claims, userinfo)
+    return identity

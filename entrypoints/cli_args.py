@@ -1,0 +1,103 @@
+"""The argparse parser for pingcli. Standard library only: the man page is built from it and --help stays fast."""
+
+from __future__ import annotations
+
+import argparse
+
+EXIT_CODES = """\
+exit codes:
+  0    success (auth status: every service signed in)
+  1    unexpected failure (run with --debug and report it)
+  2    bad usage or bad configuration
+  3    not signed in
+  4    session expired: sign in again
+  5    sign-in failed (refused, timed out, callback port taken, invalid ID token, MFA missing)
+  6    provider unreachable or its answer unusable
+  7    token storage unavailable
+  130  cancelled (Ctrl-C)
+"""
+
+
+def _globals(suppress: bool) -> argparse.ArgumentParser:
+    """Global options, accepted before or after the command (defaults only at the top level)."""
+    default = argparse.SUPPRESS if suppress else None
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("global options")
+    group.add_argument("--profile", metavar="NAME", default=default,
+                       help="the profile to use (also PINGCLI_PROFILE; default: the active profile)")
+    group.add_argument("--config", metavar="PATH", default=default,
+                       help="the configuration file (also PINGCLI_CONFIG)")
+    group.add_argument("--output", choices=("text", "json"), default=argparse.SUPPRESS if suppress else "text",
+                       help="output format (default: text)")
+    group.add_argument("--verbose", "-v", action="store_true", default=argparse.SUPPRESS if suppress else False,
+                       help="show each request to the provider (secrets redacted)")
+    group.add_argument("--debug", action="store_true", default=argparse.SUPPRESS if suppress else False,
+                       help="show a traceback on unexpected errors")
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _globals(suppress=True)
+    parser = argparse.ArgumentParser(
+        prog="pingcli",
+        description="Sign in to the OAuth 2.0 / OpenID Connect services of a profile, and stay signed in.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_globals(suppress=False)],
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    auth = commands.add_parser("auth", help="sign in, see who you are, sign out", parents=[common])
+    auth_commands = auth.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    login = auth_commands.add_parser(
+        "login", parents=[common], epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="sign in to every service of the profile, in turn",
+        description="Sign in to each configured service of the active profile with the grant it names: "
+        "authorization_code opens a browser, device_code shows a code to enter on any device.",
+    )
+    login.add_argument("--service", metavar="NAME", action="append", default=[],
+                       help="sign in to this service only (repeatable)")
+    grant = login.add_mutually_exclusive_group()
+    grant.add_argument("--device-code", dest="grant", action="store_const", const="device_code",
+                       help="use the device code grant (no browser needed on this machine)")
+    grant.add_argument("--authorization-code", dest="grant", action="store_const", const="authorization_code",
+                       help="use the authorization code grant (a browser on this machine)")
+    login.add_argument("--no-browser", action="store_true",
+                       help="print the sign-in address instead of opening a browser")
+    login.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                       help="how long to wait for the sign-in to finish (default: 300)")
+
+    status = auth_commands.add_parser(
+        "status", parents=[common], help="who you are signed in as, per service (never signs in)",
+        description="Show, per service of the profile, whether you are signed in and as whom. "
+        "Exits 0 only when every service is signed in.",
+    )
+    status.add_argument("--service", metavar="NAME", action="append", default=[], help="this service only")
+
+    logout = auth_commands.add_parser(
+        "logout", parents=[common], help="revoke and remove the stored tokens",
+        description="Revoke the tokens at the provider (RFC 7009) and remove them from the store.",
+    )
+    logout.add_argument("--service", metavar="NAME", action="append", default=[], help="this service only")
+
+    config = commands.add_parser("config", help="read and change settings and profiles", parents=[common])
+    config_commands = config.add_subparsers(dest="action", metavar="ACTION", required=True)
+    setter = config_commands.add_parser("set", parents=[common], help="set KEY=VALUE in the active profile")
+    setter.add_argument("assignment", metavar="KEY=VALUE")
+    setter.add_argument("value", nargs="?", metavar="VALUE", help=argparse.SUPPRESS)
+    getter = config_commands.add_parser("get", parents=[common], help="the effective value of KEY and its source")
+    getter.add_argument("key", metavar="KEY")
+    unsetter = config_commands.add_parser("unset", parents=[common], help="remove KEY from the active profile")
+    unsetter.add_argument("key", metavar="KEY")
+    config_commands.add_parser("list-keys", parents=[common], help="every key, its default and what it does")
+
+    profiles = config_commands.add_parser("profiles", parents=[common], help="manage profiles")
+    profile_commands = profiles.add_subparsers(dest="profile_action", metavar="ACTION", required=True)
+    for name, text in (("create", "create a profile"), ("delete", "delete a profile"), ("use", "make a profile active")):
+        sub = profile_commands.add_parser(name, parents=[common], help=text)
+        sub.add_argument("name", metavar="NAME")
+    profile_commands.add_parser("list", parents=[common], help="list profiles, marking the active one")
+    show = profile_commands.add_parser("show", parents=[common], help="the settings stored in a profile")
+    show.add_argument("name", metavar="NAME", nargs="?")
+    return parser

@@ -1,0 +1,59 @@
+"""The composition root: configuration in, adapters wired to ports, use cases out."""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from pingcli.adapters.config_toml import TomlConfigStore
+from pingcli.adapters.http_urllib3 import Urllib3HttpClient
+from pingcli.adapters.id_token import JwksIdTokenValidator
+from pingcli.adapters.loopback_listener import LoopbackListenerFactory
+from pingcli.adapters.oidc_discovery import DiscoveryClient
+from pingcli.adapters.session_stores import FileSessionStore, KeyringSessionStore, MemorySessionStore
+from pingcli.adapters.system_clock import SystemClock
+from pingcli.adapters.terminal import StreamConsole
+from pingcli.adapters.web_browser import NoBrowser, WebBrowser
+from pingcli.domain.usecases.config import Configuration
+from pingcli.domain.usecases.login import Login
+from pingcli.domain.usecases.logout import Logout
+from pingcli.domain.usecases.status import Status
+
+
+class Container(containers.DeclarativeContainer):
+    """`config` carries: env, config_path, data_dir, profile_flag, storage_type, open_browser, trace, stderr."""
+
+    config = providers.Configuration()
+
+    console = providers.Singleton(StreamConsole, config.stderr)
+    clock = providers.Singleton(SystemClock)
+    http = providers.Singleton(Urllib3HttpClient, trace=config.trace)
+    discovery = providers.Singleton(DiscoveryClient, http)
+    id_tokens = providers.Singleton(JwksIdTokenValidator, http)
+    listeners = providers.Singleton(LoopbackListenerFactory)
+    browser = providers.Selector(
+        config.browser,
+        system=providers.Singleton(WebBrowser),
+        none=providers.Singleton(NoBrowser),
+    )
+    config_store = providers.Singleton(TomlConfigStore, config.config_path)
+    session_store = providers.Selector(
+        config.storage_type,
+        secure_local=providers.Singleton(KeyringSessionStore),
+        file_system=providers.Singleton(FileSessionStore, config.sessions_dir),
+        none=providers.Singleton(MemorySessionStore),
+    )
+
+    configuration = providers.Factory(Configuration, config_store, config.env, config.profile_flag)
+    login = providers.Factory(
+        Login,
+        http=http,
+        metadata=discovery,
+        listeners=listeners,
+        browser=browser,
+        clock=clock,
+        id_tokens=id_tokens,
+        store=session_store,
+        console=console,
+    )
+    status = providers.Factory(Status, store=session_store, clock=clock)
+    logout = providers.Factory(Logout, http=http, metadata=discovery, store=session_store)

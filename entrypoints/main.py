@@ -1,0 +1,221 @@
+"""`main(argv, env, stdout, stderr) -> int`: parse, build the container, run one use case, map errors."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from .cli_args import build_parser
+
+
+def _paths(env: Mapping[str, str], config_flag: str | None) -> tuple[Path, Path]:
+    import platformdirs
+
+    if config_flag:
+        config = Path(config_flag).expanduser()
+    elif env.get("PINGCLI_CONFIG"):
+        config = Path(env["PINGCLI_CONFIG"]).expanduser()
+    else:
+        config = platformdirs.user_config_path("pingcli", appauthor=False) / "config.toml"
+    data = Path(env["PINGCLI_DATA_DIR"]).expanduser() if env.get("PINGCLI_DATA_DIR") else (
+        platformdirs.user_data_path("pingcli", appauthor=False)
+    )
+    return config, data
+
+
+def main(
+    argv: list[str],
+    env: Mapping[str, str] | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    configure: Callable[[Any], None] | None = None,
+) -> int:
+    """Run one command. `configure(container)` lets tests override providers with fakes."""
+    env = dict(os.environ if env is None else env)
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        return _run(args, env, stdout, stderr, configure)
+    except KeyboardInterrupt:
+        stderr.write("pingcli: cancelled; nothing was stored\n")
+        return 130
+    except Exception as error:  # the last line of defence: a bug, said plainly
+        from pingcli.domain.errors import PingcliError
+
+        from .render import error_lines, exit_code
+
+        if isinstance(error, PingcliError):
+            stderr.write(error_lines(error) + "\n")
+            if args.debug:
+                traceback.print_exc(file=stderr)
+            return int(exit_code(error))
+        if args.debug:
+            traceback.print_exc(file=stderr)
+        else:
+            stderr.write(
+                f"pingcli: unexpected error ({type(error).__name__}); nothing was changed that was not complete\n"
+                "  run again with --debug to see where, and report it\n"
+            )
+        return 1
+
+
+def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configure: Any) -> int:
+    from .container import Container
+    from .render import ExitCode
+
+    config_path, data_dir = _paths(env, args.config)
+    container = Container()
+    container.config.from_dict(
+        {
+            "env": env,
+            "config_path": config_path,
+            "sessions_dir": data_dir / "sessions",
+            "profile_flag": args.profile,
+            "storage_type": "none",
+            "browser": "none" if getattr(args, "no_browser", False) else "system",
+            "trace": (lambda line: stderr.write(f"pingcli: {line}\n")) if args.verbose or args.debug else None,
+            "stderr": stderr,
+        }
+    )
+    if configure is not None:
+        configure(container)
+    configuration = container.configuration()
+    if args.command == "config":
+        return _config(args, configuration, stdout)
+    profile = configuration.profile()
+    container.config.storage_type.from_value(profile.storage.value)
+    if args.action == "login":
+        return _login(args, container, profile, stdout)
+    if args.action == "status":
+        from .render import dumps, status_json, status_text
+
+        statuses = container.status()(profile, tuple(args.service))
+        _notices(container, stderr)
+        if args.output == "json":
+            stdout.write(dumps(status_json(profile.name, statuses)) + "\n")
+        else:
+            stdout.write(status_text(profile.name, statuses, container.clock().now()) + "\n")
+        return ExitCode.OK if statuses and all(s.signed_in for s in statuses) else ExitCode.NOT_SIGNED_IN
+    if args.action == "logout":
+        from .render import dumps, logout_json, logout_text
+
+        results = container.logout()(profile, tuple(args.service))
+        _notices(container, stderr)
+        stdout.write((dumps(logout_json(results)) if args.output == "json" else logout_text(results)) + "\n")
+        return ExitCode.OK
+    raise AssertionError(f"unhandled command {args.command} {args.action}")
+
+
+def _notices(container: Any, stderr: TextIO) -> None:
+    store = container.session_store()
+    for notice in getattr(store, "notices", ()):
+        stderr.write(f"pingcli: {notice}\n")
+
+
+def _login(args: Any, container: Any, profile: Any, stdout: TextIO) -> int:
+    from pingcli.domain.settings import GrantType
+    from pingcli.domain.usecases.login import ServiceFailed
+
+    from .render import ExitCode, dumps, error_lines, exit_code, login_json, login_text
+
+    results = container.login().all(
+        profile,
+        tuple(args.service),
+        GrantType(args.grant) if args.grant else None,
+        open_browser=not args.no_browser,
+        timeout=args.timeout,
+    )
+    stderr = container.config.stderr()
+    _notices(container, stderr)
+    failures = [r for r in results if isinstance(r, ServiceFailed)]
+    if args.output == "json":
+        stdout.write(dumps(login_json(results)) + "\n")
+        for failure in failures:
+            stderr.write(error_lines(failure.error, failure.service) + "\n")
+    else:
+        successes = [r for r in results if not isinstance(r, ServiceFailed)]
+        if successes:
+            stdout.write(login_text(successes) + "\n")
+        for failure in failures:
+            stderr.write(error_lines(failure.error, failure.service) + "\n")
+    return int(exit_code(failures[0].error)) if failures else int(ExitCode.OK)
+
+
+def _config(args: Any, configuration: Any, stdout: TextIO) -> int:
+    from .render import dumps
+
+    as_json = args.output == "json"
+    if args.action == "set":
+        key, sep, raw = args.assignment.partition("=")
+        if not sep:
+            if args.value is None:
+                from pingcli.domain.errors import ConfigError
+
+                raise ConfigError(f"expected KEY=VALUE, got {args.assignment!r}", "pingcli config set KEY=VALUE")
+            raw = args.value
+        value = configuration.set(key.strip(), raw)
+        stdout.write((dumps({"key": key.strip(), "value": value}) if as_json else f"{key.strip()} = {value}") + "\n")
+    elif args.action == "get":
+        value, source = configuration.get(args.key)
+        if as_json:
+            stdout.write(dumps({"key": args.key, "value": value, "source": source}) + "\n")
+        else:
+            stdout.write(("" if value is None else str(value)) + "\n")
+    elif args.action == "unset":
+        removed = configuration.unset(args.key)
+        stdout.write(f"{args.key} {'removed' if removed else 'was not set'}\n")
+    elif args.action == "list-keys":
+        keys = configuration.keys()
+        if as_json:
+            stdout.write(dumps([{"key": k.pattern, "default": k.default, "help": k.help} for k in keys]) + "\n")
+        else:
+            for k in keys:
+                default = "" if k.default is None else f" (default: {k.default})"
+                stdout.write(f"{k.pattern}{default}\n    {k.help}\n")
+    elif args.action == "profiles":
+        _profiles(args, configuration, stdout, as_json)
+    return 0
+
+
+def _profiles(args: Any, configuration: Any, stdout: TextIO, as_json: bool) -> None:
+    from .render import dumps
+
+    action = args.profile_action
+    if action == "create":
+        configuration.create(args.name)
+        stdout.write(f"profile {args.name} created\n")
+    elif action == "delete":
+        configuration.delete(args.name)
+        stdout.write(f"profile {args.name} deleted\n")
+    elif action == "use":
+        configuration.use(args.name)
+        stdout.write(f"profile {args.name} is now active\n")
+    elif action == "list":
+        names, active = configuration.profiles()
+        if as_json:
+            stdout.write(dumps({"active": active, "profiles": names}) + "\n")
+        else:
+            for name in names:
+                stdout.write(f"{'*' if name == active else ' '} {name}\n")
+    elif action == "show":
+        name, values = configuration.show(args.name)
+        if as_json:
+            stdout.write(dumps({"profile": name, "settings": values}) + "\n")
+        else:
+            stdout.write(f"profile {name}\n")
+            for key, value in values.items():
+                stdout.write(f"  {key} = {value}\n")
+
+
+def run() -> None:
+    """The console script."""
+    sys.exit(main(sys.argv[1:]))
