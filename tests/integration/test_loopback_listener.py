@@ -137,7 +137,7 @@ def test_the_real_callback_ends_the_wait_with_the_code_and_a_signed_in_page(
     verdict = result.result(timeout=5)
     assert verdict.verdict is Verdict.SUCCEEDED and verdict.code == "C"
     assert status == 200
-    assert "<title>pingcli: Signed in</title>" in page
+    assert "<title>pingcli: Sign-in received</title>" in page
     assert "You can close this window and return to the terminal." in page
     assert headers["content-type"] == "text/html; charset=utf-8"
     assert headers["content-security-policy"] == "default-src 'none'; style-src 'unsafe-inline'"
