@@ -11,11 +11,12 @@ It signs real RS256 ID tokens, so the real ID token validator works against it o
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import secrets
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -24,7 +25,13 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from pingcli.domain.authorization_code import CallbackVerdict
-from pingcli.domain.errors import CallbackPortUnavailable, CallbackTimeout, StorageUnavailable
+from pingcli.domain.errors import (
+    CallbackPortUnavailable,
+    CallbackTimeout,
+    LockTimeout,
+    ProviderUnreachable,
+    StorageUnavailable,
+)
 from pingcli.domain.provider import HttpResponse
 from pingcli.domain.session import Session
 
@@ -76,6 +83,29 @@ class FakeBrowser:
         if self.on_open is not None:
             self.on_open(url)
         return True
+
+
+class FakeLocks:
+    """Locks within one process that record what was held and who had to wait."""
+
+    def __init__(self) -> None:
+        self.held: list[str] = []
+        self.waited: list[str] = []
+        self.busy: set[str] = set()  # names a test marks as held by "another process"
+
+    @contextlib.contextmanager
+    def hold(self, name: str, timeout: float, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+        if name in self.busy:
+            self.waited.append(name)
+            if on_wait is not None:
+                on_wait()
+            raise LockTimeout(f"using {name}", timeout)
+        self.held.append(name)
+        self.busy.add(name)
+        try:
+            yield
+        finally:
+            self.busy.discard(name)
 
 
 # --- Loopback listener ---------------------------------------------------------------------
@@ -285,8 +315,6 @@ class FakeProvider:
         self.requests.append(RecordedRequest(method, url, endpoint, dict(form) if form else None, headers))
         parts = urlsplit(url)
         if f"{parts.scheme}://{parts.netloc}" != self.issuer:
-            from pingcli.domain.errors import ProviderUnreachable
-
             raise ProviderUnreachable(endpoint, url, "name or service not known")
         if self._queued.get(parts.path):
             return self._queued[parts.path].popleft()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hmac
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -125,7 +126,7 @@ class JwksIdTokenValidator:
 
 
 def _is_time(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _iso(seconds: float) -> str:

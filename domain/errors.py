@@ -137,3 +137,13 @@ class Cancelled(PingcliError):
 
     def __init__(self, message: str = "cancelled") -> None:
         super().__init__(message, None)
+
+
+class LockTimeout(PingcliError):
+    outcome = Outcome.STORAGE_UNAVAILABLE
+
+    def __init__(self, what: str, seconds: float) -> None:
+        super().__init__(
+            f"another pingcli process has been {what} for more than {int(seconds)} s",
+            "wait for it to finish or stop it, then try again",
+        )

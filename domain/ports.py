@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from .authorization_code import CallbackVerdict
@@ -103,3 +104,13 @@ class ConfigStore(Protocol):
     def delete_profile(self, profile: str) -> None: ...
 
     def set_active(self, profile: str) -> None: ...
+
+
+class Locks(Protocol):
+    """Mutual exclusion between pingcli processes, per name (e.g. "tokens/default/demo")."""
+
+    def hold(self, name: str, timeout: float, on_wait: Callable[[], None] | None = None) -> AbstractContextManager[None]:
+        """Held until the context exits; `on_wait` is called once if another holder makes us wait.
+
+        A holder that dies releases the lock; waiting longer than `timeout` raises LockTimeout.
+        """

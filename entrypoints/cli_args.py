@@ -80,6 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Revoke the tokens at the provider (RFC 7009) and remove them from the store.",
     )
     logout.add_argument("--service", metavar="NAME", action="append", default=[], help="this service only")
+    logout.add_argument("--all", action="store_true", help="every service of every profile")
+
+    token = auth_commands.add_parser(
+        "token", parents=[common], help="print a valid access token (refreshed when about to expire)",
+        description="Print a valid access token for a service, and nothing else, on stdout: "
+        'curl -H "Authorization: Bearer $(pingcli auth token)". It is refreshed first when it expires within '
+        "auth.refreshMarginSeconds. With auth.storage.type=none it signs in first.",
+    )
+    token.add_argument("--service", metavar="NAME", action="append", default=[],
+                       help="the service (needed when the profile has several)")
 
     config = commands.add_parser("config", help="read and change settings and profiles", parents=[common])
     config_commands = config.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 
 from pingcli.adapters.config_toml import TomlConfigStore
+from pingcli.adapters.file_lock import FileLocks, ThreadLocks
 from pingcli.adapters.http_urllib3 import Urllib3HttpClient
 from pingcli.adapters.id_token import JwksIdTokenValidator
 from pingcli.adapters.loopback_listener import LoopbackListenerFactory
@@ -17,10 +18,11 @@ from pingcli.domain.usecases.config import Configuration
 from pingcli.domain.usecases.login import Login
 from pingcli.domain.usecases.logout import Logout
 from pingcli.domain.usecases.status import Status
+from pingcli.domain.usecases.token import GetToken, Refresher
 
 
 class Container(containers.DeclarativeContainer):
-    """`config` carries: env, config_path, data_dir, profile_flag, storage_type, open_browser, trace, stderr."""
+    """`config` carries: env, config_path, sessions_dir, locks_dir, profile_flag, storage_type, open_browser, trace, stderr."""
 
     config = providers.Configuration()
 
@@ -42,6 +44,12 @@ class Container(containers.DeclarativeContainer):
         file_system=providers.Singleton(FileSessionStore, config.sessions_dir),
         none=providers.Singleton(MemorySessionStore),
     )
+    locks = providers.Selector(
+        config.storage_type,
+        secure_local=providers.Singleton(FileLocks, config.locks_dir),
+        file_system=providers.Singleton(FileLocks, config.locks_dir),
+        none=providers.Singleton(ThreadLocks),
+    )
 
     configuration = providers.Factory(Configuration, config_store, config.env, config.profile_flag)
     login = providers.Factory(
@@ -54,6 +62,11 @@ class Container(containers.DeclarativeContainer):
         id_tokens=id_tokens,
         store=session_store,
         console=console,
+        locks=locks,
     )
     status = providers.Factory(Status, store=session_store, clock=clock)
+    refresher = providers.Factory(
+        Refresher, http=http, metadata=discovery, id_tokens=id_tokens, store=session_store, clock=clock, locks=locks
+    )
+    token = providers.Factory(GetToken, refresher=refresher, store=session_store, login=login)
     logout = providers.Factory(Logout, http=http, metadata=discovery, store=session_store)

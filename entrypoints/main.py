@@ -9,6 +9,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+import attrs
+
 from .cli_args import build_parser
 
 
@@ -79,6 +81,7 @@ def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configu
             "env": env,
             "config_path": config_path,
             "sessions_dir": data_dir / "sessions",
+            "locks_dir": data_dir / "locks",
             "profile_flag": args.profile,
             "storage_type": "none",
             "browser": "none" if getattr(args, "no_browser", False) else "system",
@@ -105,14 +108,45 @@ def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configu
         else:
             stdout.write(status_text(profile.name, statuses, container.clock().now()) + "\n")
         return ExitCode.OK if statuses and all(s.signed_in for s in statuses) else ExitCode.NOT_SIGNED_IN
+    if args.action == "token":
+        return _token(args, container, profile, stdout)
     if args.action == "logout":
         from .render import dumps, logout_json, logout_text
 
-        results = container.logout()(profile, tuple(args.service))
-        _notices(container, stderr)
+        if args.all:
+            results = []
+            for name in configuration.profiles()[0]:
+                other = attrs.evolve(configuration, profile_flag=name).profile()
+                container.config.storage_type.from_value(other.storage.value)
+                results += container.logout()(other, ())
+                _notices(container, stderr)
+        else:
+            results = container.logout()(profile, tuple(args.service))
+            _notices(container, stderr)
         stdout.write((dumps(logout_json(results)) if args.output == "json" else logout_text(results)) + "\n")
         return ExitCode.OK
     raise AssertionError(f"unhandled command {args.command} {args.action}")
+
+
+def _token(args: Any, container: Any, profile: Any, stdout: TextIO) -> int:
+    from .render import dumps, iso
+
+    services = args.service or sorted(profile.services)
+    if len(services) != 1:
+        from pingcli.domain.errors import ConfigError
+
+        raise ConfigError(
+            f"profile {profile.name!r} has {len(services)} services; say which one",
+            "pingcli auth token --service NAME",
+        )
+    token = container.token()(profile, services[0])
+    _notices(container, container.config.stderr())
+    if args.output == "json":
+        stdout.write(dumps({"service": token.service, "access_token": token.token, "expires_at": iso(token.expires_at),
+                            "scope": " ".join(token.scope)}) + "\n")
+    else:
+        stdout.write(token.token + "\n")
+    return 0
 
 
 def _notices(container: Any, stderr: TextIO) -> None:

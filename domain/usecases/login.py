@@ -17,6 +17,7 @@ from ..ports import (
     Console,
     HttpClient,
     IdTokenValidator,
+    Locks,
     MetadataSource,
     SessionStore,
 )
@@ -52,6 +53,7 @@ class Login:
     id_tokens: IdTokenValidator
     store: SessionStore
     console: Console
+    locks: Locks
 
     def all(
         self,
@@ -84,6 +86,25 @@ class Login:
         grant: GrantType | None = None,
         open_browser: bool = True,
         timeout: float = 300,
+    ) -> SignedIn:
+        started = self.clock.now()
+        waited: list[bool] = []
+
+        def another_sign_in_is_running() -> None:
+            waited.append(True)
+            self.console.say(f"Another pingcli is signing in to {settings.name}; waiting for it to finish…")
+
+        # One sign-in per service at a time: a second `auth login` waits instead of opening a second tab.
+        with self.locks.hold(f"login/{profile.name}/{settings.name}", timeout + 60, another_sign_in_is_running):
+            if waited:
+                current = self.store.load(profile.name, settings.name)
+                if current is not None and not current.expired and current.signed_in_at >= started:
+                    return SignedIn(settings.name, current.grant, current.identity, self.store.description,
+                                    profile.storage is not StorageType.NONE)
+            return self._sign_in(profile, settings, grant, open_browser, timeout)
+
+    def _sign_in(
+        self, profile: Profile, settings: ServiceSettings, grant: GrantType | None, open_browser: bool, timeout: float
     ) -> SignedIn:
         grant = grant or settings.grant
         issuer = settings.require_issuer()

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from pingcli.adapters.fakes import FakeConsole
+from pingcli.adapters.file_lock import ThreadLocks
 from pingcli.adapters.http_urllib3 import Urllib3HttpClient
 from pingcli.adapters.id_token import JwksIdTokenValidator
 from pingcli.adapters.loopback_listener import LoopbackListenerFactory
@@ -55,6 +56,7 @@ def make_login(browser, console=None) -> tuple[Login, MemorySessionStore]:
     return Login(
         http=http, metadata=DiscoveryClient(http), listeners=LoopbackListenerFactory(), browser=browser,
         clock=SystemClock(), id_tokens=JwksIdTokenValidator(http), store=store, console=console or FakeConsole(),
+        locks=ThreadLocks(),
     ), store
 
 

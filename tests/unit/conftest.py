@@ -10,6 +10,7 @@ from pingcli.adapters.fakes import (
     FakeCallbackListenerFactory,
     FakeClock,
     FakeConsole,
+    FakeLocks,
     FakeProvider,
     FakeSessionStore,
 )
@@ -29,6 +30,7 @@ class World:
     browser: FakeBrowser
     store: FakeSessionStore
     console: FakeConsole
+    locks: FakeLocks = attrs.field(factory=FakeLocks)
 
     def login(self) -> Login:
         return Login(
@@ -40,6 +42,7 @@ class World:
             id_tokens=JwksIdTokenValidator(self.provider),
             store=self.store,
             console=self.console,
+            locks=self.locks,
         )
 
     def person_signs_in(self, **kwargs) -> None:

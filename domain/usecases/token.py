@@ -1,0 +1,107 @@
+"""A valid access token for a service: the stored one, refreshed under a lock when it is about to expire."""
+
+from __future__ import annotations
+
+import attrs
+
+from ..errors import AuthorizationDenied, IdTokenInvalid, NotSignedIn, SessionExpired
+from ..ports import Clock, HttpClient, IdTokenValidator, Locks, MetadataSource, SessionStore
+from ..session import Session
+from ..settings import Profile, StorageType
+from ..tokens import TokenSet
+from .login import Login, SignedIn
+from .provider_calls import post_form
+
+LOCK_TIMEOUT = 60.0
+
+
+@attrs.frozen
+class AccessToken:
+    service: str
+    token: str = attrs.field(repr=False)
+    expires_at: float | None
+    scope: tuple[str, ...]
+    refreshed: bool
+
+
+def expired_error(service: str, why: str) -> SessionExpired:
+    return SessionExpired(f"the session for {service} has expired: {why}", f"run pingcli auth login --service {service}")
+
+
+@attrs.frozen
+class Refresher:
+    """RFC 6749 §6, with OpenID Connect Core §12.2's rules for an ID token that comes back."""
+
+    http: HttpClient
+    metadata: MetadataSource
+    id_tokens: IdTokenValidator
+    store: SessionStore
+    clock: Clock
+    locks: Locks
+
+    def fresh(self, session: Session, margin: float) -> tuple[Session, bool]:
+        """The session with an access token valid for more than `margin` seconds, and whether it was refreshed.
+
+        Many processes may ask at once: the first refreshes under the lock, the others re-read and find
+        the new token, so a provider that rotates refresh tokens sees exactly one refresh.
+        """
+        if session.expired:
+            raise expired_error(session.service, "the provider refused its refresh token")
+        if not session.tokens.expires_within(self.clock.now(), margin):
+            return session, False
+        with self.locks.hold(f"tokens/{session.profile}/{session.service}", LOCK_TIMEOUT):
+            current = self.store.load(session.profile, session.service)
+            if current is None:
+                raise NotSignedIn(f"not signed in to {session.service}", "run pingcli auth login")
+            if current.expired:
+                raise expired_error(session.service, "the provider refused its refresh token")
+            if not current.tokens.expires_within(self.clock.now(), margin):
+                return current, False
+            if not current.tokens.refresh_token:
+                raise expired_error(session.service, "the access token expired and there is no refresh token")
+            return self._refresh(current), True
+
+    def _refresh(self, session: Session) -> Session:
+        metadata = self.metadata.metadata(session.issuer)
+        form = {"grant_type": "refresh_token", "refresh_token": session.tokens.refresh_token or "",
+                "client_id": session.client_id}
+        received_at = self.clock.now()
+        try:
+            body = post_form(self.http, metadata.token_endpoint, "token endpoint", form)
+        except AuthorizationDenied as refusal:
+            if refusal.error != "invalid_grant":
+                raise
+            # Keep what is still useful (the identity, for `auth status`) until logout or the next login.
+            self.store.save(attrs.evolve(session, expired=True))
+            raise expired_error(session.service, "the provider refused the refresh token") from None
+        tokens = TokenSet.from_token_response(body, received_at, " ".join(session.tokens.scope), session.tokens)
+        if body.get("id_token"):
+            claims = self.id_tokens.validate(
+                tokens.id_token or "", metadata=metadata, client_id=session.client_id, nonce=None, now=self.clock.now()
+            )
+            if claims.get("sub") != session.identity.sub:
+                raise IdTokenInvalid("subject", "the refreshed ID token names another subject (Core §12.2)")
+        refreshed = attrs.evolve(session, tokens=tokens)
+        self.store.save(refreshed)
+        return refreshed
+
+
+@attrs.frozen
+class GetToken:
+    refresher: Refresher
+    store: SessionStore
+    login: Login
+
+    def __call__(self, profile: Profile, service: str) -> AccessToken:
+        settings = profile.service(service)
+        session = self.store.load(profile.name, service)
+        if session is None and profile.storage is StorageType.NONE:
+            # Nothing is ever stored: sign in here, in this process, then hand the token out.
+            result = self.login.one(profile, settings)
+            assert isinstance(result, SignedIn)
+            session = self.store.load(profile.name, service)
+        if session is None:
+            raise NotSignedIn(f"not signed in to {service}", f"run pingcli auth login --service {service}")
+        session, refreshed = self.refresher.fresh(session, profile.refresh_margin)
+        return AccessToken(service, session.tokens.access_token, session.tokens.expires_at, session.tokens.scope,
+                           refreshed)

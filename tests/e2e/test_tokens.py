@@ -1,0 +1,147 @@
+"""Tokens that keep working: `auth token`, one refresh for many processes, expiry, logout revokes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support.op import CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET
+
+
+def session_file(terminal) -> Path:
+    return next(p for p in terminal.files_under_home() if p.name == "demo.json" and "sessions" in p.parts)
+
+
+def expire_access_token(terminal) -> None:
+    """Make the stored access token look expired, as it would be an hour later."""
+    path = session_file(terminal)
+    stored = json.loads(path.read_text())
+    stored["session"]["tokens"]["expires_at"] = time.time() - 10
+    path.write_text(json.dumps(stored))
+
+
+def introspect(op, token: str) -> bool:
+    """RFC 7662, as a confidential client: is the token still alive at the provider?"""
+    request = urllib.request.Request(
+        op.url("/token/introspection"),
+        data=urllib.parse.urlencode({"token": token}).encode(),
+        headers={"Authorization": "Basic " + base64.b64encode(
+            f"{CONFIDENTIAL_CLIENT_ID}:{CONFIDENTIAL_CLIENT_SECRET}".encode()).decode()},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)["active"]
+
+
+@pytest.fixture
+def signed_in(terminal, op):
+    terminal.configure(op.issuer)
+    login = terminal.run("auth", "login")
+    assert login.returncode == 0, login.stderr
+    return terminal
+
+
+def test_auth_token_prints_only_a_token_the_provider_accepts(signed_in, op):
+    result = signed_in.run("auth", "token")
+
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    assert result.stdout == token + "\n" and token
+    assert introspect(op, token) is True
+
+
+def test_auth_token_json_gives_the_expiry_and_scopes(signed_in):
+    result = signed_in.run("auth", "token", "--output", "json")
+    body = json.loads(result.stdout)
+    assert body["scope"] == "openid profile email offline_access"
+    assert body["expires_at"].endswith("Z") and body["access_token"]
+
+
+def test_twenty_processes_with_an_expired_token_cause_exactly_one_refresh(signed_in, op):
+    expire_access_token(signed_in)
+    op.clear_requests()
+
+    processes = [signed_in.start("auth", "token") for _ in range(20)]
+    outputs = [p.communicate(timeout=120) for p in processes]
+
+    assert [p.returncode for p in processes] == [0] * 20, [err for _, err in outputs]
+    tokens = {out.strip() for out, _ in outputs}
+    assert len(tokens) == 1
+    assert op.count("/token", grant_type="refresh_token") == 1
+    assert introspect(op, tokens.pop()) is True
+
+
+def test_a_refused_refresh_token_means_session_expired_and_status_still_knows_who(signed_in, op):
+    stored = json.loads(session_file(signed_in).read_text())
+    refresh_token = stored["session"]["tokens"]["refresh_token"]
+    expire_access_token(signed_in)
+    # Someone else uses the refresh token first; the provider rotates it and rejects reuse.
+    urllib.request.urlopen(urllib.request.Request(op.url("/token"), data=urllib.parse.urlencode({
+        "grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": "cli-public"}).encode()),
+        timeout=10).read()
+    expire_access_token(signed_in)
+    stored = json.loads(session_file(signed_in).read_text())
+    assert stored["session"]["tokens"]["refresh_token"] == refresh_token
+
+    result = signed_in.run("auth", "token")
+
+    assert result.returncode == 4
+    assert "expired" in result.stderr and "pingcli auth login" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    code, status = signed_in.status()
+    assert code == 3
+    assert status["services"][0]["state"] == "expired"
+    assert status["services"][0]["identity"]["preferred_username"] == "demo"
+
+
+def test_logout_revokes_so_the_tokens_are_dead_at_the_provider(signed_in, op):
+    stored = json.loads(session_file(signed_in).read_text())["session"]["tokens"]
+    assert introspect(op, stored["access_token"]) and introspect(op, stored["refresh_token"])
+
+    result = signed_in.run("auth", "logout")
+
+    assert result.returncode == 0 and "revoked" in result.stdout
+    assert introspect(op, stored["refresh_token"]) is False
+    assert introspect(op, stored["access_token"]) is False
+
+
+def test_not_signed_in_is_exit_code_3_with_what_to_do(terminal, op):
+    terminal.configure(op.issuer)
+    result = terminal.run("auth", "token")
+    assert result.returncode == 3
+    assert "pingcli auth login" in result.stderr and result.stdout == ""
+
+
+def test_with_storage_none_auth_token_signs_in_first_and_stores_nothing(terminal, op):
+    terminal.configure(op.issuer, storage="none")
+    result = terminal.run("auth", "token")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.strip()) > 20
+    assert introspect(op, result.stdout.strip())
+    assert [p for p in terminal.files_under_home() if p.name != "config.toml"] == []
+
+
+def test_logout_all_signs_out_of_every_profile(terminal, op):
+    terminal.configure(op.issuer)
+    assert terminal.run("auth", "login").returncode == 0
+    assert terminal.run("config", "profiles", "create", "work").returncode == 0
+    work = {"PINGCLI_PROFILE": "work"}
+    for assignment in (f"service.other.issuer={op.issuer}",
+                       "service.other.authentication.authorizationCode.clientID=cli-public",
+                       "service.other.authentication.authorizationCode.redirectURIPort=0",
+                       "auth.storage.type=file_system"):
+        assert terminal.run("config", "set", assignment, env=work).returncode == 0
+    assert terminal.run("auth", "login", env=work).returncode == 0
+
+    result = terminal.run("auth", "logout", "--all")
+
+    assert result.returncode == 0, result.stderr
+    assert "demo: signed out" in result.stdout and "other: signed out" in result.stdout
+    assert terminal.status()[0] == 3
+    assert terminal.run("auth", "status", env=work).returncode == 3
