@@ -14,7 +14,7 @@ import attrs
 from .cli_args import build_parser
 
 
-def _paths(env: Mapping[str, str], config_flag: str | None) -> tuple[Path, Path]:
+def _paths(env: Mapping[str, str], config_flag: str | None) -> tuple[Path, Path, Path]:
     import platformdirs
 
     if config_flag:
@@ -26,7 +26,10 @@ def _paths(env: Mapping[str, str], config_flag: str | None) -> tuple[Path, Path]
     data = Path(env["PINGCLI_DATA_DIR"]).expanduser() if env.get("PINGCLI_DATA_DIR") else (
         platformdirs.user_data_path("pingcli", appauthor=False)
     )
-    return config, data
+    cache = Path(env["PINGCLI_CACHE_DIR"]).expanduser() if env.get("PINGCLI_CACHE_DIR") else (
+        platformdirs.user_cache_path("pingcli", appauthor=False)
+    )
+    return config, data, cache
 
 
 def main(
@@ -74,14 +77,15 @@ def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configu
     from .container import Container
     from .render import ExitCode
 
-    config_path, data_dir = _paths(env, args.config)
+    config_path, data_dir, cache_dir = _paths(env, args.config)
     container = Container()
     container.config.from_dict(
         {
             "env": env,
             "config_path": config_path,
             "sessions_dir": data_dir / "sessions",
-            "locks_dir": data_dir / "locks",
+            # Lock files hold no secrets; they sit with other disposable state, not with the tokens.
+            "locks_dir": cache_dir / "locks",
             "profile_flag": args.profile,
             "storage_type": "none",
             "browser": "none" if getattr(args, "no_browser", False) else "system",

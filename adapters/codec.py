@@ -1,0 +1,118 @@
+"""The one cattrs converter, and the versioned JSON envelope sessions are stored in."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import cattrs
+import cattrs.preconf.json
+
+from pingcli.domain.session import Session
+
+FORMAT_VERSION = 1
+_ENVELOPE_KEYS = {"version", "session"}
+MAX_STORED_BYTES = 4 * 1024 * 1024  # far above any real session; a bigger blob is junk
+
+
+class UnreadableSession(Exception):
+    """A stored blob that is not a session this version of pingcli can read.
+
+    `reason` is safe to show: it never quotes the stored values (they hold tokens).
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _strict(kind: type, *, also: tuple[type, ...] = ()) -> Any:
+    """A structure hook that accepts exactly `kind` (or `also`, converted), never a coerced look-alike."""
+
+    def hook(value: Any, _: Any) -> Any:
+        if isinstance(value, bool) and kind is not bool:
+            raise TypeError(f"expected {kind.__name__}, found a boolean")
+        if isinstance(value, kind):
+            return value
+        if also and isinstance(value, also):
+            return kind(value)
+        raise TypeError(f"expected {kind.__name__}, found {type(value).__name__}")
+
+    return hook
+
+
+def _finite_float(value: Any, _: Any) -> float:
+    number = _strict(float, also=(int,))(value, _)
+    if not math.isfinite(number):
+        raise ValueError("expected a finite number")
+    return number
+
+
+def _string_tuple(value: Any, _: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):  # a bare string would otherwise become a tuple of letters
+        raise TypeError(f"expected a list, found {type(value).__name__}")
+    return tuple(_strict(str)(item, _) for item in value)
+
+
+def _make_converter() -> cattrs.preconf.json.JsonConverter:
+    converter = cattrs.preconf.json.make_converter(forbid_extra_keys=True)
+    converter.register_structure_hook(str, _strict(str))
+    converter.register_structure_hook(bool, _strict(bool))
+    converter.register_structure_hook(int, _strict(int))
+    converter.register_structure_hook(float, _finite_float)
+    converter.register_structure_hook_func(lambda kind: kind == tuple[str, ...], _string_tuple)
+    return converter
+
+
+converter = _make_converter()
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def session_to_bytes(session: Session) -> bytes:
+    """{"version": 1, "session": {...}} as ASCII JSON; enums by value, tuples as lists."""
+    envelope = {"version": FORMAT_VERSION, "session": converter.unstructure(session)}
+    return json.dumps(envelope, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+def _describe(error: BaseException) -> str:
+    try:
+        details = cattrs.transform_error(error, path="$.session")
+    except Exception:  # the text is for debugging only; never let it mask the real failure
+        details = [type(error).__name__]
+    return "; ".join(details[:3])
+
+
+def session_from_bytes(data: bytes) -> Session:
+    """The session in a stored blob; UnreadableSession for anything else, whatever the input."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise UnreadableSession(f"expected bytes, found {type(data).__name__}")
+    if len(data) > MAX_STORED_BYTES:
+        raise UnreadableSession(f"it is {len(data)} bytes long, more than any session")
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        raise UnreadableSession("it is not UTF-8 text") from None
+    if not text.strip():
+        raise UnreadableSession("it is empty")
+    try:
+        envelope = json.loads(text, parse_constant=_no_constants)
+    except (ValueError, RecursionError) as error:
+        where = f" at character {error.pos}" if isinstance(error, json.JSONDecodeError) else ""
+        raise UnreadableSession(f"it is not valid JSON{where}") from None
+    if not isinstance(envelope, dict) or set(envelope) != _ENVELOPE_KEYS:
+        raise UnreadableSession("it is not a pingcli session envelope")
+    version = envelope["version"]
+    if type(version) is not int:
+        raise UnreadableSession("its format version is not a number")
+    if version != FORMAT_VERSION:
+        raise UnreadableSession(
+            f"it has format version {str(version)[:12]}, and this pingcli reads version {FORMAT_VERSION}"
+        )
+    try:
+        return converter.structure(envelope["session"], Session)
+    except Exception as error:  # cattrs raises validation groups, TypeError, ValueError, KeyError, ...
+        raise UnreadableSession(f"its session does not have the expected shape ({_describe(error)})") from None
