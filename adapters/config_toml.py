@@ -113,6 +113,9 @@ class TomlConfigStore:
         for parent, part in reversed(trail):  # drop tables the removal left empty
             if len(parent[part]) == 0:
                 del parent[part]
+        if len(document[PROFILES][profile]) == 0:
+            # An emptied profile must keep a [profiles.NAME] header of its own, or it vanishes from the file.
+            document[PROFILES][profile] = tomlkit.table()
         self._write(document)
         return True
 

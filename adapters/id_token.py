@@ -126,7 +126,7 @@ class JwksIdTokenValidator:
 
 
 def _is_time(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e11 and math.isfinite(value)
 
 
 def _iso(seconds: float) -> str:

@@ -22,7 +22,7 @@ def _positive_number(value: Any) -> float | None:
     if isinstance(value, str):
         try:
             value = float(value)
-        except ValueError:
+        except (ValueError, OverflowError):
             return None
     if isinstance(value, (int, float)) and 0 < value < 10**7:
         return float(value)
@@ -33,7 +33,11 @@ def _uri(body: Mapping[str, Any], name: str) -> str | None:
     value = body.get(name)
     if value is None:
         return None
-    if not isinstance(value, str) or urlsplit(value).scheme not in {"https", "http"} or not value.isprintable():
+    try:
+        scheme = urlsplit(value).scheme if isinstance(value, str) else None
+    except ValueError:
+        scheme = None
+    if scheme not in {"https", "http"} or not value.isprintable():
         raise BadProviderResponse(ENDPOINT, f"{name} is not a web address")
     return value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,10 @@ import attrs
 from .errors import BadProviderResponse, SignInFailed
 
 PROFILE_CLAIMS = ("preferred_username", "name", "email")
+
+
+def _is_time(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e11 and math.isfinite(value)
 
 
 def _text(claims: Mapping[str, Any], name: str) -> str | None:
@@ -45,7 +50,7 @@ class AuditIdentity:
             email=_text(merged, "email"),
             amr=tuple(a for a in amr if isinstance(a, str)) if isinstance(amr, list) else (),
             acr=_text(claims, "acr"),
-            auth_time=int(auth_time) if isinstance(auth_time, (int, float)) and not isinstance(auth_time, bool) else None,
+            auth_time=int(auth_time) if _is_time(auth_time) else None,
         )
 
     def lacks_profile_claims(self) -> bool:

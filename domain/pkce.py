@@ -7,7 +7,7 @@ import hashlib
 import re
 import secrets
 
-VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
+VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 
 
 def new_verifier() -> str:
@@ -16,7 +16,7 @@ def new_verifier() -> str:
 
 
 def challenge(verifier: str) -> str:
-    if not VERIFIER.match(verifier):
+    if not VERIFIER.fullmatch(verifier):
         raise ValueError("a PKCE verifier is 43 to 128 unreserved characters (RFC 7636 §4.1)")
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")

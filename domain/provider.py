@@ -32,10 +32,14 @@ def _endpoint(doc: Mapping[str, Any], name: str, issuer: str, required: bool) ->
         return None
     if not isinstance(value, str):
         raise BadProviderResponse("discovery document", f"{name} is missing or not a string")
-    parts = urlsplit(value)
-    issuer_parts = urlsplit(issuer)
-    secure = parts.scheme == "https" or (parts.scheme == "http" and issuer_parts.scheme == "http")
-    if not secure or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        hostname = parts.hostname
+        issuer_scheme = urlsplit(issuer).scheme
+    except ValueError:
+        raise BadProviderResponse("discovery document", f"{name} is not an https URL") from None
+    secure = parts.scheme == "https" or (parts.scheme == "http" and issuer_scheme == "http")
+    if not secure or not hostname:
         raise BadProviderResponse("discovery document", f"{name} is not an https URL: {value!r}")
     return value
 
@@ -59,7 +63,7 @@ class ProviderMetadata:
         if not isinstance(doc, Mapping):
             raise BadProviderResponse("discovery document", "it is not a JSON object")
         issuer = doc.get("issuer")
-        if not isinstance(issuer, str) or issuer.rstrip("/") != expected_issuer.rstrip("/"):
+        if not isinstance(issuer, str) or issuer != expected_issuer:  # exact match: Discovery §4.3
             raise BadProviderResponse(
                 "discovery document",
                 f"its issuer {printable(issuer, 120)!r} is not the configured {expected_issuer!r}",

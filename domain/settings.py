@@ -74,7 +74,8 @@ def _issuer(raw: str) -> str:
         raise ValueError("must be an https:// URL (http:// only for 127.0.0.1 or localhost)")
     if not parts.hostname or parts.query or parts.fragment:
         raise ValueError("must be an https:// URL with a host and no query or fragment")
-    return raw.rstrip("/") if parts.path in {"", "/"} else raw
+    # Kept exactly as given: the discovery document's issuer must match it exactly (Discovery §4.3).
+    return raw
 
 
 def _text(raw: str) -> str:
@@ -245,9 +246,14 @@ class Profile:
         return self.services[name]
 
 
-def _env_service_values(env: Mapping[str, str]) -> dict[str, str]:
-    """Service keys given only in the environment, e.g. PINGCLI_SERVICE_DEMO_ISSUER."""
+def _env_service_values(env: Mapping[str, str], known: set[str]) -> dict[str, str]:
+    """Service keys from the environment, e.g. PINGCLI_SERVICE_DEMO_ISSUER.
+
+    A variable names a configured service when its upper-snake form matches (`my-app` is MY_APP);
+    otherwise it defines a new service named in lower case.
+    """
     found: dict[str, str] = {}
+    by_env_form = {re.sub(r"[^A-Za-z0-9]", "_", name).upper(): name for name in sorted(known)}
     suffixes = {env_name("x." + key.suffix).removeprefix("PINGCLI_X_"): key for key in KEYS if key.per_service}
     for variable, value in env.items():
         if not variable.startswith("PINGCLI_SERVICE_"):
@@ -255,7 +261,8 @@ def _env_service_values(env: Mapping[str, str]) -> dict[str, str]:
         middle = variable.removeprefix("PINGCLI_SERVICE_")
         for suffix, key in suffixes.items():
             if middle.endswith("_" + suffix) and len(middle) > len(suffix) + 1:
-                service = middle[: -len(suffix) - 1].lower()
+                service_part = middle[: -len(suffix) - 1]
+                service = by_env_form.get(service_part, service_part.lower())
                 found[f"service.{service}.{key.suffix}"] = value
     return found
 
@@ -265,18 +272,13 @@ def resolve_profile(name: str, stored: Mapping[str, Any], env: Mapping[str, str]
 
     (Command-line flags such as --device-code are applied by the use case on top of this.)
     """
-    raw: dict[str, Any] = {k: v for k, v in stored.items()}
-    env_values = _env_service_values(env)
+    raw: dict[str, Any] = dict(stored)
+    known = {n.split(".")[1] for n in raw if n.startswith("service.") and n.count(".") >= 2}
+    env_values = _env_service_values(env, known)
     for key in KEYS:
         if not key.per_service and env_name(key.pattern) in env:
             env_values[key.pattern] = env[env_name(key.pattern)]
     services = {n.split(".")[1] for n in list(raw) + list(env_values) if n.startswith("service.")}
-    for service in services:
-        for key in KEYS:
-            if key.per_service:
-                full = f"service.{service}.{key.suffix}"
-                if env_name(full) in env:
-                    env_values[full] = env[env_name(full)]
 
     def value(name: str) -> Any:
         key, _ = find_key(name)

@@ -18,8 +18,10 @@ def _expires_in(value: Any) -> float | None:
     if isinstance(value, str):
         try:
             value = float(value.strip())
-        except ValueError:
+        except (ValueError, OverflowError):
             return None
+    if isinstance(value, int) and abs(value) > 10**12:  # too large for a float, and no real lifetime
+        return None
     if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         return None
     return float(value)
