@@ -76,7 +76,8 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="pingcli-demo-") as work, LocalProvider() as provider:
         env = dict(os.environ)
-        env.update(PINGCLI_CONFIG=str(Path(work) / "config.toml"), PINGCLI_DATA_DIR=str(Path(work) / "data"))
+        env.update(PINGCLI_CONFIG=str(Path(work) / "config.toml"), PINGCLI_DATA_DIR=str(Path(work) / "data"),
+                   PINGCLI_CACHE_DIR=str(Path(work) / "cache"))
         env.pop("PINGCLI_PROFILE", None)
         print(f"Local OpenID Provider running at {provider.issuer}")
         print(f"Sign in as   user: {DEMO.username}   password: {DEMO.password}")
