@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 GRANT ?=
 OP_MODULES := tests/op/node_modules/.package-lock.json
 
-.PHONY: test demo unit integration e2e benchmark system-deps clean
+.PHONY: test demo unit integration e2e benchmark man system-deps clean
 
 $(BIN)/pingcli: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,11 @@ e2e: system-deps $(BIN)/pingcli $(OP_MODULES)
 	$(BIN)/pytest -p no:cacheprovider tests/e2e
 
 benchmark: $(BIN)/pingcli $(OP_MODULES)
-	$(BIN)/python benchmarks/startup.py
+	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+man: $(BIN)/pingcli
+	$(BIN)/argparse-manpage --module pingcli.entrypoints.cli_args --function build_parser --prog pingcli \
+		--project-name pingcli --output pingcli.1
 
 clean:
 	rm -rf $(VENV) build *.egg-info tests/op/node_modules .hypothesis
