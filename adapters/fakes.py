@@ -18,7 +18,7 @@ import secrets
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 
 import attrs
 import jwt
@@ -169,30 +169,68 @@ class FakeCallbackListenerFactory:
 
 
 class FakeSessionStore:
-    def __init__(self, description: str = "fake store", fail_with: StorageUnavailable | None = None) -> None:
+    """Sessions and client secrets in memory (the SessionStore and SecretStore ports).
+
+    Knobs for what real stores do on bad days: `fail_with` (every call fails: no keyring, locked),
+    `refuse_writes` (reads work, writes fail: a full disk), `refuse_deletes`, and `keeps=False` (a
+    write "succeeds" but nothing is kept, as a broken keyring backend does).
+    """
+
+    def __init__(
+        self,
+        description: str = "fake store",
+        fail_with: StorageUnavailable | None = None,
+        *,
+        refuse_writes: StorageUnavailable | None = None,
+        refuse_deletes: StorageUnavailable | None = None,
+        keeps: bool = True,
+    ) -> None:
         self.description = description
         self.fail_with = fail_with
+        self.refuse_writes = refuse_writes
+        self.refuse_deletes = refuse_deletes
+        self.keeps = keeps
         self.sessions: dict[tuple[str, str], Session] = {}
         self.saved: list[Session] = []
         self.deleted: list[tuple[str, str]] = []
+        self.secrets: dict[tuple[str, str, str], str] = {}
+        self.secrets_deleted: list[tuple[str, str, str]] = []
         self.notices: list[str] = []
 
-    def load(self, profile: str, service: str) -> Session | None:
+    def _check(self, refusal: StorageUnavailable | None = None) -> None:
         if self.fail_with is not None:
             raise self.fail_with
+        if refusal is not None:
+            raise refusal
+
+    def load(self, profile: str, service: str) -> Session | None:
+        self._check()
         return self.sessions.get((profile, service))
 
     def save(self, session: Session) -> None:
-        if self.fail_with is not None:
-            raise self.fail_with
-        self.sessions[(session.profile, session.service)] = session
+        self._check(self.refuse_writes)
+        if self.keeps:
+            self.sessions[(session.profile, session.service)] = session
         self.saved.append(session)
 
     def delete(self, profile: str, service: str) -> bool:
-        if self.fail_with is not None:
-            raise self.fail_with
+        self._check(self.refuse_deletes)
         self.deleted.append((profile, service))
         return self.sessions.pop((profile, service), None) is not None
+
+    def load_secret(self, profile: str, service: str, name: str) -> str | None:
+        self._check()
+        return self.secrets.get((profile, service, name))
+
+    def save_secret(self, profile: str, service: str, name: str, secret: str) -> None:
+        self._check(self.refuse_writes)
+        if self.keeps:
+            self.secrets[(profile, service, name)] = secret
+
+    def delete_secret(self, profile: str, service: str, name: str) -> bool:
+        self._check(self.refuse_deletes)
+        self.secrets_deleted.append((profile, service, name))
+        return self.secrets.pop((profile, service, name), None) is not None
 
 
 class FakeConfigStore:
@@ -272,6 +310,8 @@ class FakeProvider:
     - `queue_response(path, response)`: the next request to that path gets this answer instead.
     - `device_answers`: errors the token endpoint gives to device polls before its real answer.
     - `refresh_tokens_issued`, `rotate_refresh_tokens`, `access_token_lifetime`: token behaviour.
+    - `confidential_clients`: {client_id: secret}; those clients must send HTTP Basic (RFC 6749 §2.3.1)
+      to the token, device authorization and revocation endpoints, and never a client_secret in the form.
     """
 
     def __init__(
@@ -283,10 +323,13 @@ class FakeProvider:
         rotate_refresh_tokens: bool = True,
         device_interval: int | None = None,
         profile_claims_in_id_token: bool = False,
+        confidential_clients: Mapping[str, str] | None = None,
     ) -> None:
         self.issuer = issuer
         self.clock = clock or FakeClock()
-        self.client_ids = client_ids
+        # {client_id: secret}: these clients must authenticate with HTTP Basic (client_secret_basic).
+        self.confidential_clients = dict(confidential_clients or {})
+        self.client_ids = tuple(client_ids) + tuple(self.confidential_clients)
         self.access_token_lifetime = access_token_lifetime
         self.rotate_refresh_tokens = rotate_refresh_tokens
         self.device_interval = device_interval
@@ -416,11 +459,33 @@ class FakeProvider:
             body["refresh_token"] = token
         return _json(200, body, {"cache-control": "no-store"})
 
-    def _token(self, form: Mapping[str, str], headers: Mapping[str, str]) -> HttpResponse:
-        grant = form.get("grant_type")
+    def _client_refusal(self, form: Mapping[str, str], headers: Mapping[str, str]) -> HttpResponse | None:
+        """None if the request authenticates its client as that client must; else the provider's refusal."""
         client_id = form.get("client_id", "")
         if client_id not in self.client_ids:
             return _error("invalid_client", "unknown client", 401)
+        if "client_secret" in form:
+            return _error("invalid_request", "this provider takes client secrets only in the Authorization header")
+        authorization = {k.lower(): v for k, v in headers.items()}.get("authorization")
+        if client_id not in self.confidential_clients:
+            return None if authorization is None else _error("invalid_client", "a public client has no secret", 401)
+        if not authorization or not authorization.startswith("Basic "):
+            return _error("invalid_client", "client authentication failed: no credentials", 401)
+        try:
+            pair = base64.b64decode(authorization.removeprefix("Basic "), validate=True).decode("utf-8")
+        except ValueError:
+            return _error("invalid_request", "invalid authorization header value format")
+        given_id, _, given_secret = pair.partition(":")
+        if unquote_plus(given_id) != client_id or unquote_plus(given_secret) != self.confidential_clients[client_id]:
+            return _error("invalid_client", "client authentication failed", 401)
+        return None
+
+    def _token(self, form: Mapping[str, str], headers: Mapping[str, str]) -> HttpResponse:
+        grant = form.get("grant_type")
+        client_id = form.get("client_id", "")
+        refusal = self._client_refusal(form, headers)
+        if refusal is not None:
+            return refusal
         if grant == "authorization_code":
             record = self._codes.pop(form.get("code", ""), None)
             if record is None:
@@ -460,8 +525,9 @@ class FakeProvider:
         return _error("unsupported_grant_type")
 
     def _device_authorization(self, form: Mapping[str, str], headers: Mapping[str, str]) -> HttpResponse:
-        if form.get("client_id") not in self.client_ids:
-            return _error("invalid_client", "unknown client", 401)
+        refusal = self._client_refusal(form, headers)
+        if refusal is not None:
+            return refusal
         device = secrets.token_urlsafe(24)
         alphabet = "BCDFGHJKLMNPQRSTVWXZ"
         user_code = "".join(secrets.choice(alphabet) for _ in range(4)) + "-" + "".join(
@@ -491,6 +557,9 @@ class FakeProvider:
                            "preferred_username": user.username})
 
     def _revoke(self, form: Mapping[str, str], headers: Mapping[str, str]) -> HttpResponse:
+        refusal = self._client_refusal(form, headers)
+        if refusal is not None:
+            return refusal
         token = form.get("token", "")
         self.revoked.append(token)
         if token in self.refresh_tokens:

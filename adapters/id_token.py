@@ -10,11 +10,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import jwt
-from jwt.exceptions import InvalidTokenError, PyJWKError
+from jwt.exceptions import InvalidKeyError, InvalidTokenError, PyJWKError
 
 from pingcli.domain.errors import BadProviderResponse, IdTokenInvalid
 from pingcli.domain.ports import HttpClient
-from pingcli.domain.provider import ProviderMetadata, read_json_object
+from pingcli.domain.provider import ProviderMetadata
+
+from .provider_cache import NoCache, ProviderCache
 
 # Asymmetric algorithms only: `none` and the HMAC family (whose key a public client would have to
 # share with everyone) are never accepted, whatever the token's header says.
@@ -23,35 +25,37 @@ JWKS_ENDPOINT = "JWKS endpoint"
 
 
 class JwksIdTokenValidator:
-    def __init__(self, http: HttpClient, leeway: float = 120.0) -> None:
+    """Keys come from the JWKS: per process, and across processes from `cache` while it is fresh."""
+
+    def __init__(
+        self, http: HttpClient, leeway: float = 120.0, cache: ProviderCache | NoCache | None = None
+    ) -> None:
         self._http = http
         self._leeway = leeway
+        self._cache = cache if cache is not None else NoCache()
         self._jwks: dict[str, list[Mapping[str, Any]]] = {}
 
-    def _keys(self, jwks_uri: str, refresh: bool) -> list[Mapping[str, Any]]:
+    def _keys(self, jwks_uri: str, refresh: bool, now: float) -> list[Mapping[str, Any]]:
         if refresh or jwks_uri not in self._jwks:
-            response = self._http.request("GET", jwks_uri, endpoint=JWKS_ENDPOINT)
-            document = read_json_object(response, JWKS_ENDPOINT)
-            keys = document.get("keys")
-            if not isinstance(keys, list):
-                raise BadProviderResponse(JWKS_ENDPOINT, "it has no 'keys' list")
-            self._jwks[jwks_uri] = [k for k in keys if isinstance(k, dict)]
+            self._jwks[jwks_uri] = self._cache.get(
+                self._http, jwks_uri, endpoint=JWKS_ENDPOINT, now=now, read=_jwks_keys, force=refresh
+            )
         return self._jwks[jwks_uri]
 
-    def _key_for(self, metadata: ProviderMetadata, kid: Any, alg: str) -> Any:
+    def _key_for(self, metadata: ProviderMetadata, kid: Any, alg: str, now: float) -> Any:
         if not metadata.jwks_uri:
             raise IdTokenInvalid("signature", "the provider publishes no jwks_uri to check signatures with")
-        # An unknown kid may mean the provider rotated its keys: fetch the JWKS again, once.
+        # An unknown kid may mean the provider rotated its keys: fetch the JWKS again, once, past any cache.
         for refresh in (False, True):
             candidates = [
                 k
-                for k in self._keys(metadata.jwks_uri, refresh)
+                for k in self._keys(metadata.jwks_uri, refresh, now)
                 if (kid is None or k.get("kid") == kid) and k.get("use", "sig") == "sig" and k.get("alg", alg) == alg
             ]
             if len(candidates) == 1 or (kid is not None and candidates):
                 try:
                     return jwt.PyJWK(dict(candidates[0]), algorithm=alg).key
-                except PyJWKError as error:
+                except (PyJWKError, InvalidKeyError, ValueError, TypeError) as error:  # an unusable JWK
                     raise IdTokenInvalid("signature", f"the provider's key {kid!r} cannot be used: {error}") from None
             if len(candidates) > 1:
                 raise IdTokenInvalid("signature", "the token names no key (kid) and the provider has several")
@@ -68,7 +72,7 @@ class JwksIdTokenValidator:
         offered = set(metadata.id_token_signing_alg_values_supported) or {"RS256"}
         if alg not in ALLOWED_ALGORITHMS or alg not in offered:
             raise IdTokenInvalid("algorithm", f"alg {str(alg)[:20]!r} is not accepted")
-        key = self._key_for(metadata, header.get("kid"), alg)
+        key = self._key_for(metadata, header.get("kid"), alg, now)
         try:
             claims = jwt.decode(
                 id_token,
@@ -123,6 +127,13 @@ class JwksIdTokenValidator:
             got = claims.get("nonce")
             if not isinstance(got, str) or not hmac.compare_digest(got.encode(), nonce.encode()):
                 raise IdTokenInvalid("nonce", "the nonce is not the one this sign-in sent")
+
+
+def _jwks_keys(document: dict[str, Any]) -> list[Mapping[str, Any]]:
+    keys = document.get("keys")
+    if not isinstance(keys, list):
+        raise BadProviderResponse(JWKS_ENDPOINT, "it has no 'keys' list")
+    return [k for k in keys if isinstance(k, dict)]
 
 
 def _is_time(value: Any) -> bool:

@@ -43,6 +43,15 @@ def _check_names(profile: str, service: str) -> None:
             raise ValueError(f"not a valid profile or service name: {name!r}")
 
 
+_SECRET_NAME = re.compile(r"^[a-z][a-z_]{0,31}$")
+
+
+def _check_secret_name(profile: str, service: str, name: str) -> None:
+    _check_names(profile, service)
+    if not isinstance(name, str) or not _SECRET_NAME.match(name):
+        raise ValueError(f"not a valid client secret name: {name!r}")
+
+
 def _matches(session: Session, profile: str, service: str) -> None:
     if (session.profile, session.service) != (profile, service):
         raise UnreadableSession("it holds a session for another profile or service")
@@ -69,6 +78,7 @@ class MemorySessionStore:
     def __init__(self) -> None:
         self.notices: list[str] = []
         self._sessions: dict[tuple[str, str], Session] = {}
+        self._secrets: dict[tuple[str, str, str], str] = {}
 
     def load(self, profile: str, service: str) -> Session | None:
         return self._sessions.get((profile, service))
@@ -78,6 +88,18 @@ class MemorySessionStore:
 
     def delete(self, profile: str, service: str) -> bool:
         return self._sessions.pop((profile, service), None) is not None
+
+    # Client secrets are never given to this store (pingcli refuses them with auth.storage.type=none);
+    # it keeps them for this process only, like its sessions, for callers that do.
+    def load_secret(self, profile: str, service: str, name: str) -> str | None:
+        return self._secrets.get((profile, service, name))
+
+    def save_secret(self, profile: str, service: str, name: str, secret: str) -> None:
+        _check_secret_name(profile, service, name)
+        self._secrets[(profile, service, name)] = secret
+
+    def delete_secret(self, profile: str, service: str, name: str) -> bool:
+        return self._secrets.pop((profile, service, name), None) is not None
 
 
 # ---------------------------------------------------------------------------
@@ -114,6 +136,11 @@ class FileSessionStore:
     def path_of(self, profile: str, service: str) -> Path:
         _check_names(profile, service)
         return self.directory / profile / f"{service}.json"
+
+    def secret_path_of(self, profile: str, service: str, name: str) -> Path:
+        """`<directory>/<profile>/<service>.<name>.client-secret`: next to the session, never read as one."""
+        _check_secret_name(profile, service, name)
+        return self.directory / profile / f"{service}.{name}.client-secret"
 
     def _fail(self, action: str, path: Path, error: OSError) -> StorageUnavailable:
         reason = error.strerror or type(error).__name__
@@ -175,8 +202,8 @@ class FileSessionStore:
 
     # -- the port ------------------------------------------------------------
 
-    def load(self, profile: str, service: str) -> Session | None:
-        path = self.path_of(profile, service)
+    def _read_private(self, path: Path) -> bytes | None:
+        """The bytes of a file of this account (its mode tightened if it was readable by others), or None."""
         try:
             fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | _BINARY)
         except FileNotFoundError:
@@ -189,9 +216,15 @@ class FileSessionStore:
                 raise StorageUnavailable(self.backend_name, f"{path} is not a regular file")
             self._check_owner(path, st)
             self._tighten(path, st, 0o600, fd)
-            data = self._read_all(fd, path)
+            return self._read_all(fd, path)
         finally:
             os.close(fd)
+
+    def load(self, profile: str, service: str) -> Session | None:
+        path = self.path_of(profile, service)
+        data = self._read_private(path)
+        if data is None:
+            return None
         try:
             session = session_from_bytes(data)
             _matches(session, profile, service)
@@ -307,6 +340,45 @@ class FileSessionStore:
 
     def delete(self, profile: str, service: str) -> bool:
         path = self.path_of(profile, service)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            return False
+        except OSError as error:
+            raise self._fail("remove", path, error) from None
+        self._sync_dir(path.parent)
+        return True
+
+    # -- client secrets: the SecretStore port, in files as private as the sessions -----
+
+    def load_secret(self, profile: str, service: str, name: str) -> str | None:
+        path = self.secret_path_of(profile, service, name)
+        data = self._read_private(path)
+        if data is None:
+            return None
+        try:
+            stored = json.loads(data.decode("utf-8"))
+            secret = stored["client_secret"]
+            if not isinstance(secret, str) or not secret:
+                raise ValueError
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise StorageUnavailable(
+                self.backend_name,
+                f"{path} does not hold a client secret pingcli can read",
+                f"remove it and set the secret again: pingcli config set "
+                f"service.{service}.authentication.<grant>.clientSecret",
+            ) from None
+        return secret
+
+    def save_secret(self, profile: str, service: str, name: str, secret: str) -> None:
+        path = self.secret_path_of(profile, service, name)
+        data = json.dumps({"version": 1, "client_secret": secret}).encode("utf-8")
+        self._ensure_dir(self.directory)
+        self._ensure_dir(path.parent)
+        self._write_atomically(path, data)
+
+    def delete_secret(self, profile: str, service: str, name: str) -> bool:
+        path = self.secret_path_of(profile, service, name)
         try:
             os.unlink(path)
         except FileNotFoundError:
@@ -650,7 +722,7 @@ class KeyringSessionStore:
                 break
         return removed
 
-    def _write(self, backend: Any, name: str, text: str) -> None:
+    def _write(self, backend: Any, name: str, text: str, what: str = "session") -> None:
         """Store `text` under `name`, in chunks if the backend needs it, check it reads back, drop old chunks."""
         previous_chunks = _chunk_count(self._get(backend, name))
         limit = self._limit
@@ -668,7 +740,7 @@ class KeyringSessionStore:
         )
         if not kept:
             raise StorageUnavailable(
-                self.backend_name, "the keyring did not keep the session (reading it back gave something else)"
+                self.backend_name, f"the keyring did not keep the {what} (reading it back gave something else)"
             )
         self._remove_chunks(backend, name, len(pieces), previous_chunks)
 
@@ -731,3 +803,37 @@ class KeyringSessionStore:
         main = self._get(backend, name)
         removed = self._remove(backend, name)
         return self._remove_chunks(backend, name, 0, _chunk_count(main)) or removed
+
+    # -- client secrets: the SecretStore port ------------------------------------
+
+    @staticmethod
+    def secret_entry_name(profile: str, service: str, name: str) -> str:
+        """`<profile>/<service>/client-secret/<name>`: never taken for a session entry (those have one '/')."""
+        _check_secret_name(profile, service, name)
+        return f"{profile}/{service}/client-secret/{name}"
+
+    def load_secret(self, profile: str, service: str, name: str) -> str | None:
+        entry = self.secret_entry_name(profile, service, name)
+        backend = self._ready()
+        main = self._get(backend, entry)
+        if main is None:
+            return None
+        try:
+            return self._read(backend, entry, main, [])
+        except UnreadableSession as problem:
+            raise StorageUnavailable(
+                self.backend_name,
+                f"the client secret in entry {entry!r} of {self._service_name!r} cannot be read ({problem.reason})",
+                f"set the secret again: pingcli config set service.{service}.authentication.<grant>.clientSecret",
+            ) from None
+
+    def save_secret(self, profile: str, service: str, name: str, secret: str) -> None:
+        entry = self.secret_entry_name(profile, service, name)
+        self._write(self._ready(), entry, secret, "client secret")
+
+    def delete_secret(self, profile: str, service: str, name: str) -> bool:
+        entry = self.secret_entry_name(profile, service, name)
+        backend = self._ready()
+        main = self._get(backend, entry)
+        removed = self._remove(backend, entry)
+        return self._remove_chunks(backend, entry, 0, _chunk_count(main)) or removed

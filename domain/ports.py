@@ -78,6 +78,23 @@ class SessionStore(Protocol):
         """True if something was removed."""
 
 
+class SecretStore(Protocol):
+    """Client secrets, kept by the same adapters as the sessions (never in the configuration file).
+
+    `name` says which secret of the service it is: the grant it is for ("authorization_code").
+    """
+
+    description: str
+
+    def load_secret(self, profile: str, service: str, name: str) -> str | None: ...
+
+    def save_secret(self, profile: str, service: str, name: str, secret: str) -> None:
+        """Kept and read back, or StorageUnavailable."""
+
+    def delete_secret(self, profile: str, service: str, name: str) -> bool:
+        """True if something was removed."""
+
+
 class MetadataSource(Protocol):
     def metadata(self, issuer: str) -> ProviderMetadata:
         """The provider's discovery document (possibly cached), validated against the issuer."""

@@ -92,8 +92,14 @@ def read_json_object(response: HttpResponse, endpoint: str) -> dict[str, Any]:
     Error bodies follow RFC 6749 §5.2 (`error`, `error_description`).
     """
     body = response.body
+    cut_short = False
     try:
         parsed = json.loads(body.decode("utf-8")) if body else None
+    except json.JSONDecodeError as error:
+        parsed = None
+        # Valid so far but ending early ("Unterminated string", "Expecting value" at the very end).
+        rest = error.doc.rstrip()
+        cut_short = bool(rest) and (error.pos >= len(rest) or error.msg.startswith("Unterminated string"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         parsed = None
     if isinstance(parsed, dict) and isinstance(parsed.get("error"), str) and response.status >= 400:
@@ -103,9 +109,19 @@ def read_json_object(response: HttpResponse, endpoint: str) -> dict[str, Any]:
         )
     if response.status >= 400:
         raise BadProviderResponse(endpoint, f"HTTP {response.status}")
+    if response.status in (301, 302, 303, 307, 308):
+        # The HttpClient follows no redirects: a provider's endpoints answer where discovery says they are.
+        location = response.headers.get("location")
+        to = f" to {printable(location, 120)}" if location else ""
+        raise BadProviderResponse(endpoint, f"HTTP {response.status}, a redirect{to}, which pingcli does not follow")
     if parsed is None:
         kind = response.headers.get("content-type", "unknown content type")
-        what = "an empty body" if not body else f"a body that is not JSON ({printable(kind, 60)})"
+        if not body:
+            what = "an empty body"
+        elif cut_short:
+            what = "JSON that breaks off before its end (a truncated body)"
+        else:
+            what = f"a body that is not JSON ({printable(kind, 60)})"
         raise BadProviderResponse(endpoint, f"HTTP {response.status} with {what}")
     if not isinstance(parsed, dict):
         raise BadProviderResponse(endpoint, f"JSON that is not an object ({type(parsed).__name__})")

@@ -10,12 +10,15 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from .client_auth import ClientAuth
 from .errors import ConfigError
 
 DEFAULT_PROFILE = "default"
 DEFAULT_REDIRECT_PORT = 7464
 DEFAULT_REDIRECT_PATH = "/callback"
 DEFAULT_SCOPES = "openid profile email offline_access"
+# What the configuration file holds for a client secret: the secret itself is in the token store.
+SECRET_MARKER = "<stored in the token store>"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
@@ -28,6 +31,49 @@ class StorageType(enum.Enum):
 class GrantType(enum.Enum):
     AUTHORIZATION_CODE = "authorization_code"
     DEVICE_CODE = "device_code"
+
+
+class SecretSource(enum.Enum):
+    ENVIRONMENT = "environment"
+    TOKEN_STORE = "token store"  # the file holds SECRET_MARKER
+    CONFIG_FILE = "config file"  # written in the file by hand, in plain text: refused when it would be used
+
+
+@attrs.frozen
+class ClientSecret:
+    """Where a client secret comes from; its value once read (from the environment, or the token store)."""
+
+    source: SecretSource
+    value: str | None = attrs.field(default=None, repr=False)
+    looked_in: str | None = None  # the token store it was looked for in (and not found), for the message
+
+
+_GRANT_WORD = {GrantType.AUTHORIZATION_CODE: "authorizationCode", GrantType.DEVICE_CODE: "deviceCode"}
+
+
+def secret_key(service: str, grant: GrantType) -> str:
+    """`service.demo.authentication.authorizationCode.clientSecret` for (demo, authorization_code)."""
+    return f"service.{service}.authentication.{_GRANT_WORD[grant]}.clientSecret"
+
+
+def secret_of(name: str) -> tuple[str, GrantType] | None:
+    """(service, grant) when `name` is a client secret key, else None."""
+    for grant, word in _GRANT_WORD.items():
+        suffix = f".authentication.{word}.clientSecret"
+        if name.startswith("service.") and name.endswith(suffix):
+            service = name.removeprefix("service.").removesuffix(suffix)
+            if service and "." not in service:
+                return check_name("service", service), grant
+    return None
+
+
+def secret_missing(service: str, grant: GrantType, looked_in: str | None) -> ConfigError:
+    key = secret_key(service, grant)
+    where = f" ({looked_in})" if looked_in else ""
+    return ConfigError(
+        f"the client secret of service {service!r} for the {grant.value} grant is not in the token store{where}",
+        f"set it again: pingcli config set {key} (it is read from standard input), or give it in {env_name(key)}",
+    )
 
 
 def check_name(kind: str, name: str) -> str:
@@ -100,6 +146,12 @@ def _bool(raw: str) -> bool:
     raise ValueError("must be true or false")
 
 
+def _secret(raw: str) -> str:
+    if not raw.strip() or not raw.strip().isprintable():
+        raise ValueError("must be non-empty printable text")
+    return raw.strip()
+
+
 def _seconds(raw: str) -> int:
     try:
         value = int(str(raw).strip())
@@ -118,6 +170,7 @@ class Key:
     parse: Callable[[str], Any]
     default: Any
     help: str
+    secret: bool = False  # kept in the token store, never in the file, printed masked
 
     @property
     def per_service(self) -> bool:
@@ -148,8 +201,14 @@ KEYS: tuple[Key, ...] = (
         "the loopback port for the redirect; 0 picks any free port (the provider must allow it, RFC 8252 §7.3)"),
     Key(_AC + "redirectURIPath", _path, DEFAULT_REDIRECT_PATH, "the path of the loopback redirect URI"),
     Key(_AC + "scopes", _scopes, DEFAULT_SCOPES, "scopes requested with the authorization code grant"),
+    Key(_AC + "clientSecret", _secret, None,
+        "the client secret of a confidential client (sent with HTTP Basic, RFC 6749 §2.3.1); kept in the token "
+        "store, never in this file; `config set` with no value reads it from standard input", secret=True),
     Key(_DC + "clientID", _text, None, "the OAuth client ID used for the device code grant"),
     Key(_DC + "scopes", _scopes, DEFAULT_SCOPES, "scopes requested with the device code grant"),
+    Key(_DC + "clientSecret", _secret, None,
+        "the client secret of a confidential client for the device code grant; kept like "
+        "authorizationCode.clientSecret", secret=True),
 )
 _BY_PATTERN = {key.pattern: key for key in KEYS}
 
@@ -187,12 +246,14 @@ class AuthorizationCodeSettings:
     redirect_port: int
     redirect_path: str
     scopes: str
+    client_secret: ClientSecret | None = None
 
 
 @attrs.frozen
 class DeviceCodeSettings:
     client_id: str | None
     scopes: str
+    client_secret: ClientSecret | None = None
 
 
 @attrs.frozen
@@ -216,6 +277,35 @@ class ServiceSettings:
                 f"pingcli config set service.{self.name}.authentication.{key}=CLIENT_ID",
             )
         return client_id
+
+    def _grant_settings(self, grant: GrantType) -> AuthorizationCodeSettings | DeviceCodeSettings:
+        return self.authorization_code if grant is GrantType.AUTHORIZATION_CODE else self.device_code
+
+    def client_secret(self, grant: GrantType) -> ClientSecret | None:
+        return self._grant_settings(grant).client_secret
+
+    def client_auth(self, grant: GrantType) -> ClientAuth:
+        """The client to authenticate as with this grant: with its secret when one is configured."""
+        client_id = self.client_id(grant)
+        secret = self.client_secret(grant)
+        key = secret_key(self.name, grant)
+        if secret is None:
+            return ClientAuth(client_id, setting=key)
+        if secret.source is SecretSource.CONFIG_FILE:
+            raise ConfigError(
+                f"{key} is written in plain text in the configuration file; pingcli takes client secrets only "
+                "from the token store or the environment",
+                f"move it to the token store: pingcli config set {key}=SECRET (the file then keeps only a marker)",
+            )
+        if secret.value is None:
+            raise secret_missing(self.name, grant, secret.looked_in)
+        return ClientAuth(client_id, secret.value, key)
+
+    def client_auth_for(self, client_id: str, grant: GrantType) -> ClientAuth:
+        """The client of a stored session: with the configured secret while that client is still configured."""
+        if self._grant_settings(grant).client_id != client_id:
+            return ClientAuth(client_id)
+        return self.client_auth(grant)
 
     def require_issuer(self) -> str:
         if not self.issuer:
@@ -295,6 +385,15 @@ def resolve_profile(name: str, stored: Mapping[str, Any], env: Mapping[str, str]
             where = env_name(name) if source == "environment" else f"{name} in profile {name_!r}"
             raise ConfigError(f"{where} is not valid: {error}", f"pingcli config set {name}=VALUE") from None
 
+    def secret(name: str) -> ClientSecret | None:
+        if name in env_values:
+            return ClientSecret(SecretSource.ENVIRONMENT, value(name))
+        if name not in raw:
+            return None
+        if raw[name] == SECRET_MARKER:
+            return ClientSecret(SecretSource.TOKEN_STORE)
+        return ClientSecret(SecretSource.CONFIG_FILE)
+
     name_ = name
     built = {}
     for service in sorted(services):
@@ -309,10 +408,12 @@ def resolve_profile(name: str, stored: Mapping[str, Any], env: Mapping[str, str]
                 redirect_port=value(prefix + "authentication.authorizationCode.redirectURIPort"),
                 redirect_path=value(prefix + "authentication.authorizationCode.redirectURIPath"),
                 scopes=value(prefix + "authentication.authorizationCode.scopes"),
+                client_secret=secret(prefix + "authentication.authorizationCode.clientSecret"),
             ),
             device_code=DeviceCodeSettings(
                 client_id=value(prefix + "authentication.deviceCode.clientID"),
                 scopes=value(prefix + "authentication.deviceCode.scopes"),
+                client_secret=secret(prefix + "authentication.deviceCode.clientSecret"),
             ),
             acr_values=value(prefix + "authentication.acrValues"),
             require_mfa=value(prefix + "authentication.requireMFA"),

@@ -93,11 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = commands.add_parser("config", help="read and change settings and profiles", parents=[common])
     config_commands = config.add_subparsers(dest="action", metavar="ACTION", required=True)
-    setter = config_commands.add_parser("set", parents=[common], help="set KEY=VALUE in the active profile")
+    setter = config_commands.add_parser(
+        "set", parents=[common], help="set KEY=VALUE in the active profile",
+        description="Set KEY=VALUE in the active profile. A clientSecret goes to the token store (auth.storage.type), "
+        "never to the file; give only the KEY to read it from standard input, out of your shell history. "
+        "Changing auth.storage.type moves the profile's sessions and client secrets to the new store.",
+    )
     setter.add_argument("assignment", metavar="KEY=VALUE")
     setter.add_argument("value", nargs="?", metavar="VALUE", help=argparse.SUPPRESS)
     getter = config_commands.add_parser("get", parents=[common], help="the effective value of KEY and its source")
     getter.add_argument("key", metavar="KEY")
+    getter.add_argument("--unmask", action="store_true", help="print a client secret instead of ********")
     unsetter = config_commands.add_parser("unset", parents=[common], help="remove KEY from the active profile")
     unsetter.add_argument("key", metavar="KEY")
     config_commands.add_parser("list-keys", parents=[common], help="every key, its default and what it does")
@@ -110,4 +116,5 @@ def build_parser() -> argparse.ArgumentParser:
     profile_commands.add_parser("list", parents=[common], help="list profiles, marking the active one")
     show = profile_commands.add_parser("show", parents=[common], help="the settings stored in a profile")
     show.add_argument("name", metavar="NAME", nargs="?")
+    show.add_argument("--unmask", action="store_true", help="print client secrets instead of ********")
     return parser

@@ -9,28 +9,35 @@ from pingcli.adapters.file_lock import FileLocks, ThreadLocks
 from pingcli.adapters.http_urllib3 import Urllib3HttpClient
 from pingcli.adapters.id_token import JwksIdTokenValidator
 from pingcli.adapters.loopback_listener import LoopbackListenerFactory
-from pingcli.adapters.oidc_discovery import DiscoveryClient
+from pingcli.adapters.oidc_discovery import CachedDiscovery
+from pingcli.adapters.provider_cache import ProviderCache
 from pingcli.adapters.session_stores import FileSessionStore, KeyringSessionStore, MemorySessionStore
 from pingcli.adapters.system_clock import SystemClock
 from pingcli.adapters.terminal import StreamConsole
 from pingcli.adapters.web_browser import NoBrowser, WebBrowser
 from pingcli.domain.usecases.config import Configuration
 from pingcli.domain.usecases.login import Login
+from pingcli.domain.settings import StorageType
+from pingcli.domain.usecases.client_secrets import ClientSecrets
 from pingcli.domain.usecases.logout import Logout
+from pingcli.domain.usecases.storage_migration import ChangeStorage
 from pingcli.domain.usecases.status import Status
 from pingcli.domain.usecases.token import GetToken, Refresher
 
 
 class Container(containers.DeclarativeContainer):
-    """`config` carries: env, config_path, sessions_dir, locks_dir, profile_flag, storage_type, open_browser, trace, stderr."""
+    """`config` carries: env, config_path, sessions_dir, locks_dir, cache_dir, http_timeout, profile_flag,
+    storage_type, open_browser, trace, stderr."""
 
     config = providers.Configuration()
 
     console = providers.Singleton(StreamConsole, config.stderr)
     clock = providers.Singleton(SystemClock)
-    http = providers.Singleton(Urllib3HttpClient, trace=config.trace)
-    discovery = providers.Singleton(DiscoveryClient, http)
-    id_tokens = providers.Singleton(JwksIdTokenValidator, http)
+    http = providers.Singleton(Urllib3HttpClient, trace=config.trace, timeout=config.http_timeout)
+    # Public provider metadata only (discovery, JWKS): kept whatever auth.storage.type says.
+    provider_cache = providers.Singleton(ProviderCache, config.cache_dir)
+    discovery = providers.Singleton(CachedDiscovery, http, provider_cache, clock)
+    id_tokens = providers.Singleton(JwksIdTokenValidator, http, cache=provider_cache)
     listeners = providers.Singleton(LoopbackListenerFactory)
     browser = providers.Selector(
         config.browser,
@@ -38,11 +45,15 @@ class Container(containers.DeclarativeContainer):
         none=providers.Singleton(NoBrowser),
     )
     config_store = providers.Singleton(TomlConfigStore, config.config_path)
+    keyring_store = providers.Singleton(KeyringSessionStore)
+    file_store = providers.Singleton(FileSessionStore, config.sessions_dir)
+    memory_store = providers.Singleton(MemorySessionStore)
     session_store = providers.Selector(
-        config.storage_type,
-        secure_local=providers.Singleton(KeyringSessionStore),
-        file_system=providers.Singleton(FileSessionStore, config.sessions_dir),
-        none=providers.Singleton(MemorySessionStore),
+        config.storage_type, secure_local=keyring_store, file_system=file_store, none=memory_store
+    )
+    # Every store at once, by type: moving sessions between them, and client secrets (they keep both).
+    session_stores = providers.Dict(
+        {StorageType.SECURE_LOCAL: keyring_store, StorageType.FILE_SYSTEM: file_store, StorageType.NONE: memory_store}
     )
     locks = providers.Selector(
         config.storage_type,
@@ -70,3 +81,11 @@ class Container(containers.DeclarativeContainer):
     )
     token = providers.Factory(GetToken, refresher=refresher, store=session_store, login=login)
     logout = providers.Factory(Logout, http=http, metadata=discovery, store=session_store)
+    client_secrets = providers.Factory(ClientSecrets, configuration=configuration, stores=session_stores)
+    change_storage = providers.Factory(
+        ChangeStorage,
+        configuration=configuration,
+        stores=session_stores,
+        # Held across processes whatever the old or new type: a refresh must not write to the old store meanwhile.
+        locks=providers.Singleton(FileLocks, config.locks_dir),
+    )

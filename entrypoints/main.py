@@ -32,6 +32,25 @@ def _paths(env: Mapping[str, str], config_flag: str | None) -> tuple[Path, Path,
     return config, data, cache
 
 
+def _http_timeout(env: Mapping[str, str]) -> tuple[float, float]:
+    """PINGCLI_HTTP_TIMEOUT: SECONDS (connect and read) or CONNECT,READ; default 10 s connect, 30 s read."""
+    raw = env.get("PINGCLI_HTTP_TIMEOUT", "").strip()
+    if not raw:
+        return (10.0, 30.0)
+    try:
+        values = [float(part) for part in raw.split(",")]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2) or not all(0 < value <= 3600 for value in values):
+        from pingcli.domain.errors import ConfigError
+
+        raise ConfigError(
+            f"PINGCLI_HTTP_TIMEOUT={raw[:40]!r} is not valid: expected seconds (0 to 3600), or CONNECT,READ",
+            "for example PINGCLI_HTTP_TIMEOUT=10,30 (the default), or unset it",
+        )
+    return (values[0], values[-1])
+
+
 def main(
     argv: list[str],
     env: Mapping[str, str] | None = None,
@@ -86,6 +105,8 @@ def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configu
             "sessions_dir": data_dir / "sessions",
             # Lock files hold no secrets; they sit with other disposable state, not with the tokens.
             "locks_dir": cache_dir / "locks",
+            "http_timeout": _http_timeout(env),
+            "cache_dir": cache_dir,
             "profile_flag": args.profile,
             "storage_type": "none",
             "browser": "none" if getattr(args, "no_browser", False) else "system",
@@ -97,11 +118,13 @@ def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configu
         configure(container)
     configuration = container.configuration()
     if args.command == "config":
-        return _config(args, configuration, stdout)
+        return _config(args, configuration, stdout, container)
     profile = configuration.profile()
     container.config.storage_type.from_value(profile.storage.value)
+    if args.action in ("login", "token", "logout"):
+        profile = container.client_secrets().fill(profile)  # client secrets kept in the token store, read in
     if args.action == "login":
-        return _login(args, container, profile, stdout)
+        return _login(args, container, profile, stdout, stderr)
     if args.action == "status":
         from .render import dumps, status_json, status_text
 
@@ -122,6 +145,7 @@ def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configu
             for name in configuration.profiles()[0]:
                 other = attrs.evolve(configuration, profile_flag=name).profile()
                 container.config.storage_type.from_value(other.storage.value)
+                other = container.client_secrets().fill(other)
                 results += container.logout()(other, ())
                 _notices(container, stderr)
         else:
@@ -156,10 +180,10 @@ def _token(args: Any, container: Any, profile: Any, stdout: TextIO) -> int:
 def _notices(container: Any, stderr: TextIO) -> None:
     store = container.session_store()
     for notice in getattr(store, "notices", ()):
-        stderr.write(f"pingcli: {notice}\n")
+        stderr.write(f"Note: {notice}\n")
 
 
-def _login(args: Any, container: Any, profile: Any, stdout: TextIO) -> int:
+def _login(args: Any, container: Any, profile: Any, stdout: TextIO, stderr: TextIO) -> int:
     from pingcli.domain.settings import GrantType
     from pingcli.domain.usecases.login import ServiceFailed
 
@@ -172,7 +196,8 @@ def _login(args: Any, container: Any, profile: Any, stdout: TextIO) -> int:
         open_browser=not args.no_browser,
         timeout=args.timeout,
     )
-    stderr = container.config.stderr()
+    # The stream main() was given, not container.config.stderr(): setting storage_type deep-copies the
+    # configuration, and with it an in-process caller's StringIO, so failures written there would be lost.
     _notices(container, stderr)
     failures = [r for r in results if isinstance(r, ServiceFailed)]
     if args.output == "json":
@@ -188,20 +213,72 @@ def _login(args: Any, container: Any, profile: Any, stdout: TextIO) -> int:
     return int(exit_code(failures[0].error)) if failures else int(ExitCode.OK)
 
 
-def _config(args: Any, configuration: Any, stdout: TextIO) -> int:
+def _read_secret(key: str, stderr: TextIO) -> str:
+    """A secret from standard input: asked for without echo at a terminal, else its first line."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(f"{key} (not shown): ", stream=stderr)
+    return (sys.stdin.readline() if sys.stdin is not None else "").rstrip("\r\n")
+
+
+def _change_storage(container: Any, raw: str | None, stdout: TextIO, stderr: TextIO, as_json: bool) -> int:
+    """auth.storage.type set (or unset: its default): the sessions and client secrets move along."""
+    from .render import dumps, storage_change_json, storage_change_text
+
+    change = container.change_storage()(raw)
+    for store in container.session_stores().values():
+        for notice in getattr(store, "notices", ()):
+            stderr.write(f"Note: {notice}\n")
+    stdout.write((dumps(storage_change_json(change)) if as_json else storage_change_text(change)) + "\n")
+    for line in storage_change_text(change, problems_only=True).splitlines():
+        stderr.write(f"pingcli: warning: {line}\n")
+    return 0
+
+
+def _config(args: Any, configuration: Any, stdout: TextIO, container: Any) -> int:
+    from pingcli.domain.settings import secret_of
+
     from .render import dumps
 
     as_json = args.output == "json"
+    stderr = container.config.stderr()
     if args.action == "set":
         key, sep, raw = args.assignment.partition("=")
+        key = key.strip()
         if not sep:
-            if args.value is None:
+            if args.value is not None:
+                raw = args.value
+            elif secret_of(key) is not None:
+                raw = _read_secret(key, stderr)
+            else:
                 from pingcli.domain.errors import ConfigError
 
                 raise ConfigError(f"expected KEY=VALUE, got {args.assignment!r}", "pingcli config set KEY=VALUE")
-            raw = args.value
-        value = configuration.set(key.strip(), raw)
-        stdout.write((dumps({"key": key.strip(), "value": value}) if as_json else f"{key.strip()} = {value}") + "\n")
+        if secret_of(key) is not None:
+            done = container.client_secrets().set(key, raw)
+            if as_json:
+                stdout.write(dumps({"key": key, "value": "********", "stored_in": done.stored_in}) + "\n")
+            else:
+                stdout.write(f"{key} = ******** (stored in {done.stored_in}; the configuration file keeps a marker)\n")
+            if done.overridden_by:
+                stderr.write(f"Note: {done.overridden_by} is set and takes precedence over the stored secret\n")
+            return 0
+        if key == "auth.storage.type":
+            return _change_storage(container, raw, stdout, stderr, as_json)
+        value = configuration.set(key, raw)
+        stdout.write((dumps({"key": key, "value": value}) if as_json else f"{key} = {value}") + "\n")
+    elif args.action == "get" and secret_of(args.key) is not None:
+        shown = container.client_secrets().get(args.key, unmask=args.unmask)
+        if as_json:
+            stdout.write(dumps({"key": args.key, "value": shown.value, "source": shown.source}) + "\n")
+        else:
+            stdout.write(("" if shown.value is None else shown.value) + "\n")
+    elif args.action == "unset" and args.key == "auth.storage.type":
+        return _change_storage(container, None, stdout, stderr, as_json)
+    elif args.action == "unset" and secret_of(args.key) is not None:
+        removed = container.client_secrets().unset(args.key)
+        stdout.write(f"{args.key} {'removed (from the token store too)' if removed else 'was not set'}\n")
     elif args.action == "get":
         value, source = configuration.get(args.key)
         if as_json:
@@ -220,11 +297,11 @@ def _config(args: Any, configuration: Any, stdout: TextIO) -> int:
                 default = "" if k.default is None else f" (default: {k.default})"
                 stdout.write(f"{k.pattern}{default}\n    {k.help}\n")
     elif args.action == "profiles":
-        _profiles(args, configuration, stdout, as_json)
+        _profiles(args, configuration, stdout, as_json, container)
     return 0
 
 
-def _profiles(args: Any, configuration: Any, stdout: TextIO, as_json: bool) -> None:
+def _profiles(args: Any, configuration: Any, stdout: TextIO, as_json: bool, container: Any) -> None:
     from .render import dumps
 
     action = args.profile_action
@@ -245,7 +322,7 @@ def _profiles(args: Any, configuration: Any, stdout: TextIO, as_json: bool) -> N
             for name in names:
                 stdout.write(f"{'*' if name == active else ' '} {name}\n")
     elif action == "show":
-        name, values = configuration.show(args.name)
+        name, values = container.client_secrets().show(args.name, unmask=args.unmask)
         if as_json:
             stdout.write(dumps({"profile": name, "settings": values}) + "\n")
         else:

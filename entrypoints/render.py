@@ -13,6 +13,7 @@ from pingcli.domain.identity import AuditIdentity
 from pingcli.domain.usecases.login import ServiceFailed, SignedIn
 from pingcli.domain.usecases.logout import SignedOut
 from pingcli.domain.usecases.status import ServiceStatus
+from pingcli.domain.usecases.storage_migration import StorageChange
 
 
 class ExitCode(enum.IntEnum):
@@ -201,3 +202,45 @@ def logout_json(results: Sequence[SignedOut]) -> dict[str, Any]:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=False)
+
+
+def storage_change_text(change: StorageChange, problems_only: bool = False) -> str:
+    """`config set auth.storage.type`: per service, what moved from where to where, and what was left where."""
+    lines = []
+    for move in change.moves:
+        if move.outcome == "moved" and not problems_only:
+            lines.append(f"moved {move.what} from {move.source} to {move.target}")
+        elif move.outcome == "removed" and not problems_only:
+            lines.append(
+                f"removed {move.what} from {move.source}: auth.storage.type=none keeps nothing (the tokens were not "
+                "revoked at the provider; sign in again when you need them)"
+            )
+        elif move.outcome == "left" and problems_only:  # warnings, on stderr
+            where = "is no longer kept" if change.new.value == "none" else f"is now in {move.target}"
+            lines.append(
+                f"{move.what} {where}, but a copy is still in {move.source}: it could not be removed "
+                f"({printable(move.problem or 'no reason given')}); remove it there by hand"
+            )
+    if problems_only:
+        return "\n".join(lines)
+    if not change.moves and change.old is not change.new and change.source:
+        lines.append(f"nothing to move: {change.source} held no session or client secret of profile {change.profile}")
+    lines.extend(f"note: {note}" for note in change.notes)
+    was = "" if change.old is change.new else f" (was {change.old.value})"
+    lines.append(f"auth.storage.type = {change.new.value}{was}")
+    return "\n".join(lines)
+
+
+def storage_change_json(change: StorageChange) -> dict[str, Any]:
+    return {
+        "key": "auth.storage.type",
+        "value": change.new.value,
+        "previous": change.old.value,
+        "profile": change.profile,
+        "moved": [
+            {"service": m.service, "what": m.what, "outcome": m.outcome, "from": m.source, "to": m.target,
+             "problem": m.problem}
+            for m in change.moves
+        ],
+        "notes": list(change.notes),
+    }

@@ -7,9 +7,28 @@ from typing import Any
 
 import attrs
 
+from ..client_auth import MASK
 from ..errors import ConfigError
 from ..ports import ConfigStore
-from ..settings import DEFAULT_PROFILE, KEYS, Key, Profile, check_name, env_name, find_key, parse_value, resolve_profile
+from ..settings import (
+    DEFAULT_PROFILE,
+    KEYS,
+    SECRET_MARKER,
+    Key,
+    Profile,
+    check_name,
+    env_name,
+    find_key,
+    parse_value,
+    resolve_profile,
+)
+
+
+def _is_secret(key: str) -> bool:
+    try:
+        return find_key(key)[0].secret
+    except ConfigError:  # a key this version does not know: not a secret of ours
+        return False
 
 
 @attrs.frozen
@@ -51,6 +70,8 @@ class Configuration:
         return resolve_profile(name, self._stored(name, must_exist=True), self.env)
 
     def set(self, key: str, raw: str) -> Any:
+        if find_key(key)[0].secret:  # the file never holds one: see usecases/client_secrets.py
+            raise ConfigError(f"{key} is a secret; it is kept in the token store, not in the configuration file")
         value = parse_value(key, raw)
         name = self.active().name
         self._stored(name, must_exist=True)
@@ -69,9 +90,10 @@ class Configuration:
         name = self.active().name
         stored = self._stored(name, must_exist=True)
         if env_name(key) in self.env:
-            return parse_value(key, self.env[env_name(key)]), f"environment ({env_name(key)})"
+            value = parse_value(key, self.env[env_name(key)])
+            return (MASK if registry_key.secret else value), f"environment ({env_name(key)})"
         if key in stored:
-            return stored[key], f"profile {name!r}"
+            return (MASK if registry_key.secret else stored[key]), f"profile {name!r}"
         return registry_key.default, "default"
 
     def keys(self) -> tuple[Key, ...]:
@@ -84,7 +106,22 @@ class Configuration:
 
     def show(self, name: str | None = None) -> tuple[str, dict[str, Any]]:
         name = check_name("profile", name) if name else self.active().name
-        return name, dict(sorted(self._stored(name, must_exist=True).items()))
+        stored = self._stored(name, must_exist=True)
+        return name, {key: (MASK if _is_secret(key) else value) for key, value in sorted(stored.items())}
+
+    def stored_profile(self, name: str) -> tuple[Profile, dict[str, Any]]:
+        """A profile's effective settings and what its file section holds (secrets unmasked: markers)."""
+        stored = self._stored(name, must_exist=True)
+        return resolve_profile(name, stored, self.env), stored
+
+    def write_secret_marker(self, key: str, present: bool) -> bool:
+        """Put SECRET_MARKER under `key` in the active profile (or take it away); the secret is elsewhere."""
+        name = self.active().name
+        self._stored(name, must_exist=True)
+        if present:
+            self.store.set_value(name, key, SECRET_MARKER)
+            return True
+        return self.store.unset_value(name, key)
 
     def create(self, name: str) -> None:
         check_name("profile", name)

@@ -108,7 +108,7 @@ class Login:
     ) -> SignedIn:
         grant = grant or settings.grant
         issuer = settings.require_issuer()
-        client_id = settings.client_id(grant)
+        client_id = settings.client_auth(grant).client_id  # a missing client secret fails here, before the browser
         metadata = self.metadata.metadata(issuer)
         if grant is GrantType.AUTHORIZATION_CODE:
             tokens, nonce = self._authorization_code(settings, metadata, client_id, open_browser, timeout)
@@ -185,7 +185,8 @@ class Login:
             raise verdict.error
         assert verdict.code is not None
         received_at = self.clock.now()
-        body = post_form(self.http, metadata.token_endpoint, "token endpoint", attempt.token_request(verdict.code))
+        body = post_form(self.http, metadata.token_endpoint, "token endpoint", attempt.token_request(verdict.code),
+                         settings.client_auth(GrantType.AUTHORIZATION_CODE))
         return TokenSet.from_token_response(body, received_at, attempt.scope), attempt.nonce
 
     def _device_code(
@@ -202,7 +203,8 @@ class Login:
         if settings.acr_values:
             form["acr_values"] = settings.acr_values
         started = self.clock.now()
-        body = post_form(self.http, metadata.device_authorization_endpoint, device_code.ENDPOINT, form)
+        client = settings.client_auth(GrantType.DEVICE_CODE)
+        body = post_form(self.http, metadata.device_authorization_endpoint, device_code.ENDPOINT, form, client)
         authorization = device_code.DeviceAuthorization.from_response(body, started)
         lines = [
             f"Signing in to {settings.name}: on any device with a browser, open",
@@ -224,7 +226,8 @@ class Login:
             received_at = self.clock.now()
             try:
                 response: dict | AuthorizationDenied = post_form(
-                    self.http, metadata.token_endpoint, "token endpoint", authorization.token_request(client_id)
+                    self.http, metadata.token_endpoint, "token endpoint", authorization.token_request(client_id),
+                    client,
                 )
             except AuthorizationDenied as refusal:
                 response = refusal

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import attrs
 
-from ..errors import AuthorizationDenied, PingcliError, printable
+from ..client_auth import ClientAuth
+from ..errors import AuthorizationDenied, ConfigError, PingcliError, printable
 from ..ports import HttpClient, MetadataSource, SessionStore
 from ..provider import read_json_object
 from ..session import Session
@@ -32,11 +33,19 @@ class Logout:
 
     def _one(self, profile: Profile, name: str) -> SignedOut:
         session = self.store.load(profile.name, name)
-        revoked = "not_stored" if session is None else self._revoke(session)
+        revoked = "not_stored" if session is None else self._revoke(session, self._client(profile, session))
         removed = self.store.delete(profile.name, name)
         return SignedOut(name, removed, revoked)
 
-    def _revoke(self, session: Session) -> str:
+    @staticmethod
+    def _client(profile: Profile, session: Session) -> ClientAuth:
+        """A confidential client authenticates its revocation requests (§2.1); without its secret, try as public."""
+        try:
+            return profile.service(session.service).client_auth_for(session.client_id, session.grant)
+        except ConfigError:
+            return ClientAuth(session.client_id)
+
+    def _revoke(self, session: Session, client: ClientAuth) -> str:
         """Refresh token first: revoking it ends the grant, access token included at most providers (§2.1)."""
         try:
             endpoint = self.metadata.metadata(session.issuer).revocation_endpoint
@@ -46,8 +55,10 @@ class Logout:
             pairs = [(tokens.refresh_token, "refresh_token"), (tokens.access_token, "access_token")]
             for token, hint in pairs:
                 if token:
-                    form = {"token": token, "token_type_hint": hint, "client_id": session.client_id}
-                    response = self.http.request("POST", endpoint, endpoint="revocation endpoint", form=form)
+                    form = client.form({"token": token, "token_type_hint": hint})
+                    response = self.http.request(
+                        "POST", endpoint, endpoint="revocation endpoint", form=form, headers=client.headers() or None
+                    )
                     if response.status != 200:
                         read_json_object(response, "revocation endpoint")
             return "revoked"

@@ -5,14 +5,33 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..client_auth import ClientAuth
 from ..identity import AuditIdentity
 from ..ports import HttpClient, IdTokenValidator
 from ..provider import ProviderMetadata, read_json_object
-from ..errors import BadProviderResponse, IdTokenInvalid
+from ..errors import AuthorizationDenied, BadProviderResponse, IdTokenInvalid
 
 
-def post_form(http: HttpClient, url: str, endpoint: str, form: Mapping[str, str]) -> dict[str, Any]:
-    return read_json_object(http.request("POST", url, endpoint=endpoint, form=form), endpoint)
+def post_form(
+    http: HttpClient, url: str, endpoint: str, form: Mapping[str, str], client: ClientAuth | None = None
+) -> dict[str, Any]:
+    """POST a form; with `client`, as that client (HTTP Basic when it has a secret, RFC 6749 §2.3.1)."""
+    if client is not None:
+        headers = client.headers() or None
+        response = http.request("POST", url, endpoint=endpoint, form=client.form(form), headers=headers)
+    else:
+        response = http.request("POST", url, endpoint=endpoint, form=form)
+    try:
+        return read_json_object(response, endpoint)
+    except AuthorizationDenied as refusal:
+        if refusal.error == "invalid_client" and client is not None and client.setting and refusal.hint is None:
+            refusal.hint = (
+                f"check the client secret: pingcli config set {client.setting} (it is read from standard input)"
+                if client.confidential
+                else f"if {client.client_id} is a confidential client, give pingcli its secret: "
+                f"pingcli config set {client.setting} (it is read from standard input)"
+            )
+        raise
 
 
 def audit_identity(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from ..client_auth import ClientAuth
 from ..errors import AuthorizationDenied, IdTokenInvalid, NotSignedIn, SessionExpired
 from ..ports import Clock, HttpClient, IdTokenValidator, Locks, MetadataSource, SessionStore
 from ..session import Session
@@ -39,8 +40,11 @@ class Refresher:
     clock: Clock
     locks: Locks
 
-    def fresh(self, session: Session, margin: float) -> tuple[Session, bool]:
+    def fresh(self, session: Session, margin: float, client: ClientAuth | None = None) -> tuple[Session, bool]:
         """The session with an access token valid for more than `margin` seconds, and whether it was refreshed.
+
+        `client` authenticates the refresh request (a confidential client's secret); default: the session's
+        client_id alone, as a public client.
 
         Many processes may ask at once: the first refreshes under the lock, the others re-read and find
         the new token, so a provider that rotates refresh tokens sees exactly one refresh.
@@ -59,15 +63,15 @@ class Refresher:
                 return current, False
             if not current.tokens.refresh_token:
                 raise expired_error(session.service, "the access token expired and there is no refresh token")
-            return self._refresh(current), True
+            return self._refresh(current, client or ClientAuth(current.client_id)), True
 
-    def _refresh(self, session: Session) -> Session:
+    def _refresh(self, session: Session, client: ClientAuth) -> Session:
         metadata = self.metadata.metadata(session.issuer)
         form = {"grant_type": "refresh_token", "refresh_token": session.tokens.refresh_token or "",
                 "client_id": session.client_id}
         received_at = self.clock.now()
         try:
-            body = post_form(self.http, metadata.token_endpoint, "token endpoint", form)
+            body = post_form(self.http, metadata.token_endpoint, "token endpoint", form, client)
         except AuthorizationDenied as refusal:
             if refusal.error != "invalid_grant":
                 raise
@@ -102,6 +106,7 @@ class GetToken:
             session = self.store.load(profile.name, service)
         if session is None:
             raise NotSignedIn(f"not signed in to {service}", f"run pingcli auth login --service {service}")
-        session, refreshed = self.refresher.fresh(session, profile.refresh_margin)
+        client = settings.client_auth_for(session.client_id, session.grant)
+        session, refreshed = self.refresher.fresh(session, profile.refresh_margin, client)
         return AccessToken(service, session.tokens.access_token, session.tokens.expires_at, session.tokens.scope,
                            refreshed)

@@ -124,7 +124,9 @@ def test_with_storage_none_auth_token_signs_in_first_and_stores_nothing(terminal
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.strip()) > 20
     assert introspect(op, result.stdout.strip())
-    assert [p for p in terminal.files_under_home() if p.name != "config.toml"] == []
+    # Only public provider metadata may be cached; no session, token or lock touches the disk.
+    assert [p for p in terminal.files_under_home() if p.name != "config.toml" and ".cache" not in p.parts] == []
+    assert all("providers" in p.parts for p in terminal.files_under_home() if ".cache" in p.parts)
 
 
 def test_logout_all_signs_out_of_every_profile(terminal, op):
