@@ -339,7 +339,9 @@ class FileSessionStore:
         )
 
     def delete(self, profile: str, service: str) -> bool:
-        path = self.path_of(profile, service)
+        return self._remove(self.path_of(profile, service))
+
+    def _remove(self, path: Path) -> bool:
         try:
             os.unlink(path)
         except FileNotFoundError:
@@ -378,15 +380,7 @@ class FileSessionStore:
         self._write_atomically(path, data)
 
     def delete_secret(self, profile: str, service: str, name: str) -> bool:
-        path = self.secret_path_of(profile, service, name)
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            return False
-        except OSError as error:
-            raise self._fail("remove", path, error) from None
-        self._sync_dir(path.parent)
-        return True
+        return self._remove(self.secret_path_of(profile, service, name))
 
 
 # ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,20 @@ class Terminal:
             [str(PINGCLI), *args], env={**self.env, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, stdin=subprocess.DEVNULL,
         )
+
+    def device_prompt(self, process: subprocess.Popen) -> tuple[str, str, str]:
+        """Read a device-code login's stderr up to the code: (what was shown, verification URI, user code)."""
+        assert process.stderr is not None
+        shown = []
+        for line in process.stderr:
+            shown.append(line)
+            if "enter the code" in line:
+                break
+        text = "".join(shown)
+        uri = re.search(r"^\s+(http://\S+/device)$", text, re.M)
+        user_code = re.search(r"enter the code\s+([A-Z]{4}-[A-Z]{4})", text)
+        assert uri and user_code, f"no device-code prompt in:\n{text}"
+        return text, uri.group(1), user_code.group(1)
 
     def configure(self, issuer: str, storage: str = "file_system", grant: str = "authorization_code") -> None:
         for assignment in (

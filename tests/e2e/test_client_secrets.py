@@ -98,15 +98,7 @@ def test_a_confidential_client_signs_in_with_a_device_code(terminal, op):
     transcript = confidential(terminal, op.issuer, grant="device_code")
     set_secrets(transcript)
     process = terminal.start("auth", "login")
-    shown = []
-    assert process.stderr is not None
-    for line in process.stderr:
-        shown.append(line)
-        if "enter the code" in line:
-            break
-    text = "".join(shown)
-    uri = re.search(r"^\s+(http://\S+/device)$", text, re.M).group(1)
-    user_code = re.search(r"enter the code\s+([A-Z]{4}-[A-Z]{4})", text).group(1)
+    _, uri, user_code = terminal.device_prompt(process)
 
     assert Person(DEMO.username, DEMO.password).enter_device_code(uri, user_code)
     out, err = process.communicate(timeout=30)

@@ -391,9 +391,7 @@ def test_no_token_or_client_secret_appears_in_any_output_or_file_but_the_token_s
     remember()
 
     device = terminal.start("auth", "login", "--device-code", *flags)
-    shown = read_until(device.stderr, "enter the code")
-    uri = next(line.strip() for line in shown.splitlines() if line.strip().endswith("/device"))
-    user_code = shown.split("enter the code")[1].split()[0]
+    shown, uri, user_code = terminal.device_prompt(device)
     assert Person(DEMO.username, DEMO.password).enter_device_code(uri, user_code)
     out, err = device.communicate(timeout=30)
     assert device.returncode == 0, err

@@ -66,15 +66,7 @@ def test_the_provider_received_one_authorization_and_one_token_request_with_the_
 def test_a_person_signs_in_with_a_device_code_and_mfa(terminal, op):
     terminal.configure(op.issuer, grant="device_code")
     process = terminal.start("auth", "login")
-    shown = []
-    assert process.stderr is not None
-    for line in process.stderr:
-        shown.append(line)
-        if "enter the code" in line:
-            break
-    text = "".join(shown)
-    uri = re.search(r"^\s+(http://\S+/device)$", text, re.M).group(1)
-    user_code = re.search(r"enter the code\s+([A-Z]{4}-[A-Z]{4})", text).group(1)
+    _, uri, user_code = terminal.device_prompt(process)
 
     assert Person(MFA.username, MFA.password, MFA.otp).enter_device_code(uri, user_code)
     out, err = process.communicate(timeout=30)
