@@ -1,10 +1,13 @@
-"""Locks between processes: an advisory lock on a file per name, released by the OS if the holder dies."""
+"""Locks between processes: an advisory lock on a file per name, released by the OS if the holder dies.
+
+The lock file exists only while someone holds (or waits for) the lock: the holder removes it on release.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +22,22 @@ try:
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
     import msvcrt
+
+# Bytes kept as they are in a lock file's name; every other byte is written %XX (upper-case hex). `%` itself
+# is escaped, so the encoding is injective; upper-case letters are escaped too, so two names never meet on a
+# case-insensitive file system (macOS, Windows) either.
+_KEPT = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-_.")
+_MAX_NAME = 200  # bytes of encoded name; longer ones (never seen in practice) are cut and end in a digest
+
+
+def lock_file_name(name: str) -> str:
+    """The file name for a lock name: distinct names always give distinct file names."""
+    encoded = "".join(chr(b) if b in _KEPT else f"%{b:02X}" for b in name.encode("utf-8", "surrogatepass"))
+    if len(encoded) > _MAX_NAME:
+        # `#` never appears in an encoded name, so a cut name cannot equal an uncut one.
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
+        encoded = encoded[: _MAX_NAME - len(digest) - 1] + "#" + digest
+    return encoded + ".lock"
 
 
 def _try_lock(fd: int) -> bool:
@@ -43,41 +62,80 @@ def _unlock(fd: int) -> None:
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 
 
+def _names_this_file(path: Path, fd: int) -> bool:
+    """Whether `path` still names the file open as `fd` (a releasing holder may have removed it meanwhile)."""
+    try:
+        on_disk = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (on_disk.st_dev, on_disk.st_ino) == (opened.st_dev, opened.st_ino)
+
+
 class FileLocks:
-    """Lock files (no secrets in them) under a private directory; they are left in place, never deleted,
-    because deleting a lock file while another process waits on it would let two holders in."""
+    """Lock files (no secrets in them) under a private directory, one per name while it is in use.
+
+    Taking a lock: open (or create) the file, flock it, then check that the path still names the file
+    that was locked; if a holder removed it in between, start again with the file now at that path.
+    Releasing: remove the path while still holding the lock, then unlock. So a waiter that locks a
+    removed file notices and never believes it holds the lock alongside the holder of the new file.
+    A holder that dies leaves its file, unlocked: the next holder takes it and removes it on release.
+    (On Windows an open file cannot be removed: there the files stay, which is still correct.)
+    """
 
     def __init__(self, directory: Path, poll: float = 0.02) -> None:
         self.directory = directory
         self._poll = poll
 
     def _path(self, name: str) -> Path:
-        return self.directory / (re.sub(r"[^A-Za-z0-9_.-]", "_", name) + ".lock")
+        return self.directory / lock_file_name(name)
 
-    @contextlib.contextmanager
-    def hold(self, name: str, timeout: float, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
-        path = self._path(name)
+    def _open(self, path: Path) -> int:
         try:
             ensure_private_dir(self.directory)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            return os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
         except OSError as error:
             raise StorageUnavailable(f"lock file {path}", error.strerror or str(error)) from None
+
+    def _acquire(self, name: str, path: Path, timeout: float, on_wait: Callable[[], None] | None) -> int:
+        deadline = time.monotonic() + timeout
+        told = False
+        fd = self._open(path)
         try:
-            deadline = time.monotonic() + timeout
-            told = False
-            while not _try_lock(fd):
+            while True:
+                if _try_lock(fd):
+                    if fcntl is None or _names_this_file(path, fd):
+                        return fd
+                    # Locked a file its holder removed on release: take the one at the path now.
+                    os.close(fd)
+                    fd = -1
+                    fd = self._open(path)
+                    continue
                 if not told and on_wait is not None:
                     on_wait()
                     told = True
                 if time.monotonic() >= deadline:
                     raise LockTimeout(f"using {name}", timeout)
                 time.sleep(self._poll)
-            try:
-                yield
-            finally:
-                _unlock(fd)
+        except BaseException:
+            if fd >= 0:
+                os.close(fd)
+            raise
+
+    @contextlib.contextmanager
+    def hold(self, name: str, timeout: float, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+        path = self._path(name)
+        fd = self._acquire(name, path, timeout, on_wait)
+        try:
+            yield
         finally:
-            os.close(fd)
+            try:
+                if fcntl is not None:
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)  # while still locked: see the class's note
+                _unlock(fd)
+            finally:
+                os.close(fd)
 
 
 class ThreadLocks:

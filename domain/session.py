@@ -21,3 +21,13 @@ class Session:
     signed_in_at: float
     # Set when the provider rejected the refresh token; the identity stays for `auth status`.
     expired: bool = False
+
+
+def login_lock(profile: str, service: str) -> str:
+    """Held for a whole sign-in: a second `auth login` waits for the first instead of opening another tab."""
+    return f"login/{profile}/{service}"
+
+
+def token_lock(profile: str, service: str) -> str:
+    """Held around reading, refreshing, writing and deleting one service's session, across processes."""
+    return f"tokens/{profile}/{service}"

@@ -10,7 +10,7 @@ import attrs
 
 from ..errors import ConfigError, PingcliError, StorageUnavailable, printable
 from ..ports import Locks, SecretStore, SessionStore
-from ..session import Session
+from ..session import Session, login_lock, token_lock
 from ..settings import GrantType, SecretSource, StorageType, env_name, find_key, parse_value, secret_key
 from .config import Configuration
 
@@ -169,8 +169,8 @@ class ChangeStorage:
             return StorageChange(profile.name, old, new, (), tuple(notes), source.description, target.description)
         with contextlib.ExitStack() as held:
             for name in services:
-                held.enter_context(self.locks.hold(f"login/{profile.name}/{name}", LOCK_TIMEOUT))
-                held.enter_context(self.locks.hold(f"tokens/{profile.name}/{name}", LOCK_TIMEOUT))
+                held.enter_context(self.locks.hold(login_lock(profile.name, name), LOCK_TIMEOUT))
+                held.enter_context(self.locks.hold(token_lock(profile.name, name), LOCK_TIMEOUT))
             notes = []
             found = self._read(profile.name, source, items, secrets, notes)  # again: now nothing else changes it
             copied = (

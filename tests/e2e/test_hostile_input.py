@@ -6,7 +6,6 @@ nothing stored that should not be.
 from __future__ import annotations
 
 import base64
-import fcntl
 import json
 import os
 import signal
@@ -40,17 +39,6 @@ def session_files(terminal) -> list[Path]:
 
 def lock_files(terminal) -> list[Path]:
     return [p for p in terminal.files_under_home() if p.suffix == ".lock"]
-
-
-def is_held(path: Path) -> bool:
-    """Whether another process holds the advisory lock pingcli takes on this file."""
-    with open(path, "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        return False
 
 
 def snapshot(paths: list[Path]) -> dict[str, bytes]:
@@ -156,15 +144,12 @@ def test_a_taken_port_leaves_no_session_no_held_lock_and_sends_nothing_to_the_pr
     assert f"127.0.0.1:{port}" in login.stderr and setting in login.stderr
     assert "Traceback" not in login.stderr
     assert terminal.browser_events() == [] and "browser has been opened" not in login.stderr
+    # The port is bound before anything is fetched: not even discovery reaches the provider.
+    assert op.count("/.well-known/openid-configuration") == 0
     assert op.count("/auth") == 0 and op.count("/token") == 0
     assert session_files(terminal) == []
-    # Lock files are never deleted (by design: see adapters/file_lock.py); the one left is not held.
-    locks = lock_files(terminal)
-    assert locks and not any(is_held(p) for p in locks)
-    # Besides the configuration and the lock: at most the provider's public discovery document, cached.
-    others = [p for p in terminal.files_under_home()
-              if p.name != "config.toml" and p.suffix != ".lock" and "providers" not in p.parts]
-    assert others == []
+    assert lock_files(terminal) == []  # a lock file lives only while its lock is held
+    assert [p.name for p in terminal.files_under_home()] == ["config.toml"]
 
 
 # --- 5. No browser can be opened ---------------------------------------------------------------------
@@ -242,7 +227,7 @@ def test_a_callback_that_never_comes_ends_promptly_frees_the_port_keeps_the_stor
 
         assert can_bind(port)
         assert snapshot(session_files(terminal)) == before
-        assert lock_files(terminal) and not any(is_held(p) for p in lock_files(terminal))
+        assert lock_files(terminal) == []
     finally:
         if pid_file.exists():
             os.kill(int(pid_file.read_text()), signal.SIGTERM)
