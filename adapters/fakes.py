@@ -86,12 +86,21 @@ class FakeBrowser:
 
 
 class FakeLocks:
-    """Locks within one process that record what was held and who had to wait."""
+    """Locks within one process that record what was held and who had to wait.
+
+    Another process is played two ways: `busy` names are held forever (the wait times out), and
+    `another_process_holds(name, does)` makes the next `hold(name)` wait while `does()` runs (what the
+    other process did while holding it: sign in, refresh), then get the lock.
+    """
 
     def __init__(self) -> None:
         self.held: list[str] = []
         self.waited: list[str] = []
         self.busy: set[str] = set()  # names a test marks as held by "another process"
+        self._others: dict[str, Callable[[], None]] = {}
+
+    def another_process_holds(self, name: str, does: Callable[[], None]) -> None:
+        self._others[name] = does
 
     @contextlib.contextmanager
     def hold(self, name: str, timeout: float, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
@@ -100,6 +109,11 @@ class FakeLocks:
             if on_wait is not None:
                 on_wait()
             raise LockTimeout(f"using {name}", timeout)
+        if name in self._others:
+            self.waited.append(name)
+            if on_wait is not None:
+                on_wait()
+            self._others.pop(name)()
         self.held.append(name)
         self.busy.add(name)
         try:
@@ -309,7 +323,11 @@ class FakeProvider:
     Knobs for what a real provider will not show on demand:
     - `queue_response(path, response)`: the next request to that path gets this answer instead.
     - `device_answers`: errors the token endpoint gives to device polls before its real answer.
-    - `refresh_tokens_issued`, `rotate_refresh_tokens`, `access_token_lifetime`: token behaviour.
+    - `access_token_lifetime`: the `expires_in` it sends, as given (3600, "3600", "abc", None: absent).
+    - `rotate_refresh_tokens`: True, a refresh answers with a new refresh token and the old one is dead
+      (reusing it is invalid_grant); False, it answers with no refresh_token and the old one stays good.
+    - `granted_scope`: the `scope` its token responses carry (None echoes the request, "" omits it).
+    - `reject_access_token(token)`: a resource server (userinfo here) answers 401 to it from now on.
     - `confidential_clients`: {client_id: secret}; those clients must send HTTP Basic (RFC 6749 §2.3.1)
       to the token, device authorization and revocation endpoints, and never a client_secret in the form.
     """
@@ -324,8 +342,10 @@ class FakeProvider:
         device_interval: int | None = None,
         profile_claims_in_id_token: bool = False,
         confidential_clients: Mapping[str, str] | None = None,
+        granted_scope: str | None = None,
     ) -> None:
         self.issuer = issuer
+        self.granted_scope = granted_scope
         self.clock = clock or FakeClock()
         # {client_id: secret}: these clients must authenticate with HTTP Basic (client_secret_basic).
         self.confidential_clients = dict(confidential_clients or {})
@@ -449,8 +469,9 @@ class FakeProvider:
             claims["nonce"] = nonce
         if self.profile_claims_in_id_token:
             claims.update({"name": user.name, "email": user.email, "preferred_username": user.username})
-        body: dict[str, Any] = {"access_token": access, "token_type": "Bearer", "scope": scope,
-                                "id_token": self.sign_id_token(claims)}
+        body: dict[str, Any] = {"access_token": access, "token_type": "Bearer", "id_token": self.sign_id_token(claims)}
+        if self.granted_scope != "":
+            body["scope"] = scope if self.granted_scope is None else self.granted_scope
         if self.access_token_lifetime is not None:
             body["expires_in"] = self.access_token_lifetime
         if refresh and "offline_access" in scope.split():
@@ -565,6 +586,9 @@ class FakeProvider:
         if token in self.refresh_tokens:
             self.refresh_tokens[token]["active"] = False
         return HttpResponse(200, {}, b"")
+
+    def reject_access_token(self, token: str) -> None:
+        self.revoked.append(token)
 
     def _introspect(self, form: Mapping[str, str], headers: Mapping[str, str]) -> HttpResponse:
         token = form.get("token", "")

@@ -121,8 +121,14 @@ class JwksIdTokenValidator:
                 "check the clock (clock skew)",
             )
         nbf = claims.get("nbf")
-        if nbf is not None and (not _is_time(nbf) or nbf > now + self._leeway):
-            raise IdTokenInvalid("not-before", f"it is not valid before {nbf}; the time here is {_iso(now)}")
+        if nbf is not None and not _is_time(nbf):
+            raise IdTokenInvalid("not-before", "nbf is not a number")
+        if nbf is not None and nbf > now + self._leeway:
+            raise IdTokenInvalid(
+                "not-before",
+                f"it is not valid before {_iso(nbf)}, in the future of this machine's clock ({_iso(now)}); "
+                "check the clock (clock skew)",
+            )
         if nonce is not None:
             got = claims.get("nonce")
             if not isinstance(got, str) or not hmac.compare_digest(got.encode(), nonce.encode()):

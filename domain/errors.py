@@ -132,6 +132,20 @@ class StorageUnavailable(PingcliError):
         self.reason = reason
 
 
+class SignedInButNotStored(StorageUnavailable):
+    """The provider signed the person in; the store refused the tokens (issue: say so, never write elsewhere)."""
+
+    def __init__(self, service: str, who: str, cause: StorageUnavailable, revoked: bool) -> None:
+        PingcliError.__init__(
+            self,
+            f"signed in to {service} as {printable(who)}, but the tokens could not be kept: {cause.message}",
+            f"{cause.hint}; then sign in again"
+            + ("" if revoked else " (the tokens could not be revoked at the provider; they expire by themselves)"),
+        )
+        self.backend = cause.backend
+        self.reason = cause.reason
+
+
 class Cancelled(PingcliError):
     outcome = Outcome.CANCELLED
 

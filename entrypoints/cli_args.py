@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--service", metavar="NAME", action="append", default=[],
                        help="the service (needed when the profile has several)")
+    token.add_argument("--refresh", action="store_true",
+                       help="the last token was refused (HTTP 401): refresh it whatever its expiry says; many "
+                       "callers at once still cause one refresh")
 
     config = commands.add_parser("config", help="read and change settings and profiles", parents=[common])
     config_commands = config.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -80,7 +80,7 @@ class Container(containers.DeclarativeContainer):
         Refresher, http=http, metadata=discovery, id_tokens=id_tokens, store=session_store, clock=clock, locks=locks
     )
     token = providers.Factory(GetToken, refresher=refresher, store=session_store, login=login)
-    logout = providers.Factory(Logout, http=http, metadata=discovery, store=session_store)
+    logout = providers.Factory(Logout, http=http, metadata=discovery, store=session_store, locks=locks)
     client_secrets = providers.Factory(ClientSecrets, configuration=configuration, stores=session_stores)
     change_storage = providers.Factory(
         ChangeStorage,

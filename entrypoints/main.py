@@ -152,6 +152,10 @@ def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configu
             results = container.logout()(profile, tuple(args.service))
             _notices(container, stderr)
         stdout.write((dumps(logout_json(results)) if args.output == "json" else logout_text(results)) + "\n")
+        for result in results:  # signed out here either way; a provider that still honours the tokens is news
+            if result.revoked.startswith("failed"):
+                stderr.write(f"pingcli: warning: {result.service}: revocation at the provider {result.revoked}; "
+                             "the tokens were removed here and stay valid there until they expire\n")
         return ExitCode.OK
     raise AssertionError(f"unhandled command {args.command} {args.action}")
 
@@ -167,7 +171,7 @@ def _token(args: Any, container: Any, profile: Any, stdout: TextIO) -> int:
             f"profile {profile.name!r} has {len(services)} services; say which one",
             "pingcli auth token --service NAME",
         )
-    token = container.token()(profile, services[0])
+    token = container.token()(profile, services[0], refused=args.refresh)
     _notices(container, container.config.stderr())
     if args.output == "json":
         stdout.write(dumps({"service": token.service, "access_token": token.token, "expires_at": iso(token.expires_at),

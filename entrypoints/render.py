@@ -61,7 +61,9 @@ def iso(seconds: float | None) -> str | None:
 
 
 def relative(seconds: float) -> str:
-    sign, seconds = ("in ", seconds) if seconds >= 0 else ("", -seconds)
+    if abs(seconds) < 1:
+        return "just now"
+    sign, seconds = ("in ", seconds) if seconds > 0 else ("", -seconds)
     suffix = "" if sign else " ago"
     if seconds < 90:
         amount = f"{int(seconds)} s"
@@ -147,6 +149,7 @@ def status_json(profile: str, statuses: Sequence[ServiceStatus]) -> dict[str, An
                 "grant": s.grant.value if s.grant else None,
                 "access_token_expires_at": iso(s.access_token_expires_at),
                 "has_refresh_token": s.has_refresh_token,
+                "refresh_token_refused": s.refresh_refused,
                 "identity": identity_json(s.identity),
             }
             for s in statuses
@@ -176,7 +179,10 @@ def status_text(profile: str, statuses: Sequence[ServiceStatus], now: float) -> 
             verb = "expires" if s.access_token_expires_at > now else "expired"
             expiry = (f"access token {verb} {relative(s.access_token_expires_at - now)} "
                       f"({iso(s.access_token_expires_at)})")
-        refresh = "refresh token held" if s.has_refresh_token else "no refresh token"
+        if s.refresh_refused:
+            refresh = "the provider refused the refresh token"
+        else:
+            refresh = "refresh token held" if s.has_refresh_token else "no refresh token"
         lines.append(f"  {expiry}; {refresh}")
         lines.append(f"  storage  {s.storage}")
     return "\n".join(lines)

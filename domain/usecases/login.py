@@ -8,10 +8,19 @@ import attrs
 
 from .. import device_code
 from ..authorization_code import AuthorizationAttempt, judge_callback
-from ..errors import AuthorizationDenied, BadProviderResponse, CallbackTimeout, ConfigError, PingcliError
+from ..errors import (
+    AuthorizationDenied,
+    BadProviderResponse,
+    CallbackTimeout,
+    ConfigError,
+    PingcliError,
+    SignedInButNotStored,
+    StorageUnavailable,
+)
 from ..identity import AuditIdentity
 from ..ports import (
     Browser,
+    CallbackListener,
     CallbackListenerFactory,
     Clock,
     Console,
@@ -22,10 +31,12 @@ from ..ports import (
     SessionStore,
 )
 from ..provider import ProviderMetadata
-from ..session import Session
+from ..session import Session, login_lock, token_lock
 from ..settings import GrantType, Profile, ServiceSettings, StorageType
 from ..tokens import TokenSet
-from .provider_calls import audit_identity, post_form
+from .provider_calls import audit_identity, post_form, revoke
+
+LOCK_TIMEOUT = 60.0
 
 
 @attrs.frozen
@@ -95,7 +106,7 @@ class Login:
             self.console.say(f"Another pingcli is signing in to {settings.name}; waiting for it to finish…")
 
         # One sign-in per service at a time: a second `auth login` waits instead of opening a second tab.
-        with self.locks.hold(f"login/{profile.name}/{settings.name}", timeout + 60, another_sign_in_is_running):
+        with self.locks.hold(login_lock(profile.name, settings.name), timeout + 60, another_sign_in_is_running):
             if waited:
                 current = self.store.load(profile.name, settings.name)
                 if current is not None and not current.expired and current.signed_in_at >= started:
@@ -109,10 +120,18 @@ class Login:
         grant = grant or settings.grant
         issuer = settings.require_issuer()
         client_id = settings.client_auth(grant).client_id  # a missing client secret fails here, before the browser
-        metadata = self.metadata.metadata(issuer)
         if grant is GrantType.AUTHORIZATION_CODE:
-            tokens, nonce = self._authorization_code(settings, metadata, client_id, open_browser, timeout)
+            # The port first: a taken one fails before anything is sent to the provider or cached (RFC 8252 §7.3).
+            setting = f"service.{settings.name}.authentication.authorizationCode.redirectURIPort"
+            listener = self.listeners.bind(settings.authorization_code.redirect_port, setting)
+            try:
+                metadata = self.metadata.metadata(issuer)
+                tokens, nonce = self._authorization_code(settings, metadata, client_id, listener, open_browser,
+                                                         timeout)
+            finally:
+                listener.close()
         else:
+            metadata = self.metadata.metadata(issuer)
             tokens, nonce = self._device_code(settings, metadata, client_id, timeout), None
         identity = audit_identity(
             self.http,
@@ -136,7 +155,13 @@ class Login:
             identity=identity,
             signed_in_at=self.clock.now(),
         )
-        self.store.save(session)
+        try:
+            with self.locks.hold(token_lock(profile.name, settings.name), LOCK_TIMEOUT):
+                self.store.save(session)
+        except StorageUnavailable as error:
+            # Tokens nobody can keep are of use to nobody: end the grant rather than leave it live at the provider.
+            revoked = revoke(self.http, metadata, tokens, settings.client_auth(grant))
+            raise SignedInButNotStored(settings.name, identity.display, error, revoked == "revoked") from None
         return SignedIn(
             settings.name, grant, identity, self.store.description, profile.storage is not StorageType.NONE
         )
@@ -146,14 +171,13 @@ class Login:
         settings: ServiceSettings,
         metadata: ProviderMetadata,
         client_id: str,
+        listener: CallbackListener,
         open_browser: bool,
         timeout: float,
     ) -> tuple[TokenSet, str]:
-        """RFC 6749 §4.1 with PKCE (RFC 7636) and a loopback redirect (RFC 8252 §7.3)."""
+        """RFC 6749 §4.1 with PKCE (RFC 7636) and a loopback redirect (RFC 8252 §7.3) on a bound listener."""
         if not metadata.authorization_endpoint:
             raise BadProviderResponse("discovery document", "it has no authorization_endpoint")
-        setting = f"service.{settings.name}.authentication.authorizationCode.redirectURIPort"
-        listener = self.listeners.bind(settings.authorization_code.redirect_port, setting)
         try:
             attempt = AuthorizationAttempt.start(
                 issuer=metadata.issuer,
@@ -180,7 +204,7 @@ class Login:
             self.console.say(f"Waiting up to {int(timeout)} s for the sign-in to finish (Ctrl-C cancels)…")
             verdict = listener.wait(lambda path, query: judge_callback(attempt, path, query), timeout)
         finally:
-            listener.close()
+            listener.close()  # before the token request: the browser's later requests find nothing listening
         if verdict.error is not None:
             raise verdict.error
         assert verdict.code is not None

@@ -9,7 +9,8 @@ from ..client_auth import ClientAuth
 from ..identity import AuditIdentity
 from ..ports import HttpClient, IdTokenValidator
 from ..provider import ProviderMetadata, read_json_object
-from ..errors import AuthorizationDenied, BadProviderResponse, IdTokenInvalid
+from ..errors import AuthorizationDenied, BadProviderResponse, IdTokenInvalid, PingcliError, printable
+from ..tokens import TokenSet
 
 
 def post_form(
@@ -60,3 +61,29 @@ def audit_identity(
             raise BadProviderResponse(endpoint, "no sub in the response")
         identity = AuditIdentity.from_claims(claims, userinfo)
     return identity
+
+
+def revoke(http: HttpClient, metadata: ProviderMetadata, tokens: TokenSet, client: ClientAuth) -> str:
+    """RFC 7009: "revoked", "no_endpoint" or "failed: <why>"; never raises a PingcliError.
+
+    Refresh token first: revoking it ends the grant, access token included at most providers (§2.1).
+    Both are tried even when the first fails. A 200 is success whatever its body says (§2.2).
+    """
+    endpoint = metadata.revocation_endpoint
+    if not endpoint:
+        return "no_endpoint"
+    failures = []
+    for token, hint in ((tokens.refresh_token, "refresh_token"), (tokens.access_token, "access_token")):
+        if not token:
+            continue
+        form = client.form({"token": token, "token_type_hint": hint})
+        try:
+            response = http.request(
+                "POST", endpoint, endpoint="revocation endpoint", form=form, headers=client.headers() or None
+            )
+            if response.status != 200:
+                read_json_object(response, "revocation endpoint")
+                raise BadProviderResponse("revocation endpoint", f"HTTP {response.status}")
+        except PingcliError as error:
+            failures.append(f"{hint.replace('_', ' ')}: {printable(error.message)}")
+    return f"failed: {'; '.join(failures)}" if failures else "revoked"

@@ -20,6 +20,7 @@ class ServiceStatus:
     grant: GrantType | None = None
     access_token_expires_at: float | None = None
     has_refresh_token: bool = False
+    refresh_refused: bool = False
     signed_in_at: float | None = None
 
 
@@ -52,6 +53,7 @@ class Status:
             identity=session.identity,
             grant=session.grant,
             access_token_expires_at=tokens.expires_at,
-            has_refresh_token=tokens.refresh_token is not None,
+            has_refresh_token=tokens.refresh_token is not None and not session.expired,
+            refresh_refused=session.expired,
             signed_in_at=session.signed_in_at,
         )

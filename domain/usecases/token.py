@@ -7,13 +7,16 @@ import attrs
 from ..client_auth import ClientAuth
 from ..errors import AuthorizationDenied, IdTokenInvalid, NotSignedIn, SessionExpired
 from ..ports import Clock, HttpClient, IdTokenValidator, Locks, MetadataSource, SessionStore
-from ..session import Session
+from ..session import Session, token_lock
 from ..settings import Profile, StorageType
 from ..tokens import TokenSet
 from .login import Login, SignedIn
 from .provider_calls import post_form
 
 LOCK_TIMEOUT = 60.0
+# `auth token --refresh` after a 401: a token another pingcli got this recently is the answer, not a reason
+# to refresh again, so a burst of callers that all saw the same 401 still causes one refresh.
+RECENT_REFRESH = 10.0
 
 
 @attrs.frozen
@@ -40,26 +43,34 @@ class Refresher:
     clock: Clock
     locks: Locks
 
-    def fresh(self, session: Session, margin: float, client: ClientAuth | None = None) -> tuple[Session, bool]:
+    def fresh(
+        self, session: Session, margin: float, client: ClientAuth | None = None, refused: bool = False
+    ) -> tuple[Session, bool]:
         """The session with an access token valid for more than `margin` seconds, and whether it was refreshed.
 
         `client` authenticates the refresh request (a confidential client's secret); default: the session's
-        client_id alone, as a public client.
+        client_id alone, as a public client. `refused`: the caller's resource server answered 401 to the
+        stored access token, so it is refreshed whatever its expiry says (RFC 6750 §3.1, invalid_token).
 
         Many processes may ask at once: the first refreshes under the lock, the others re-read and find
         the new token, so a provider that rotates refresh tokens sees exactly one refresh.
         """
         if session.expired:
             raise expired_error(session.service, "the provider refused its refresh token")
-        if not session.tokens.expires_within(self.clock.now(), margin):
+        asked_at = self.clock.now()
+        if not refused and not session.tokens.expires_within(asked_at, margin):
             return session, False
-        with self.locks.hold(f"tokens/{session.profile}/{session.service}", LOCK_TIMEOUT):
+        with self.locks.hold(token_lock(session.profile, session.service), LOCK_TIMEOUT):
             current = self.store.load(session.profile, session.service)
             if current is None:
                 raise NotSignedIn(f"not signed in to {session.service}", "run pingcli auth login")
             if current.expired:
                 raise expired_error(session.service, "the provider refused its refresh token")
-            if not current.tokens.expires_within(self.clock.now(), margin):
+            if refused:
+                if (current.tokens.access_token != session.tokens.access_token
+                        or current.tokens.received_at >= asked_at - RECENT_REFRESH):
+                    return current, False  # another pingcli already replaced the refused token
+            elif not current.tokens.expires_within(self.clock.now(), margin):
                 return current, False
             if not current.tokens.refresh_token:
                 raise expired_error(session.service, "the access token expired and there is no refresh token")
@@ -96,7 +107,8 @@ class GetToken:
     store: SessionStore
     login: Login
 
-    def __call__(self, profile: Profile, service: str) -> AccessToken:
+    def __call__(self, profile: Profile, service: str, refused: bool = False) -> AccessToken:
+        """`refused`: the last token handed out got a 401; refresh it (once, across processes)."""
         settings = profile.service(service)
         session = self.store.load(profile.name, service)
         if session is None and profile.storage is StorageType.NONE:
@@ -107,6 +119,6 @@ class GetToken:
         if session is None:
             raise NotSignedIn(f"not signed in to {service}", f"run pingcli auth login --service {service}")
         client = settings.client_auth_for(session.client_id, session.grant)
-        session, refreshed = self.refresher.fresh(session, profile.refresh_margin, client)
+        session, refreshed = self.refresher.fresh(session, profile.refresh_margin, client, refused)
         return AccessToken(service, session.tokens.access_token, session.tokens.expires_at, session.tokens.scope,
                            refreshed)

@@ -276,7 +276,7 @@ def test_refresh_and_revocation_authenticate_as_the_confidential_client(confiden
         profile, "demo"
     )
     results = Logout(http=confidential.provider, metadata=DiscoveryClient(confidential.provider),
-                     store=confidential.store)(profile)
+                     store=confidential.store, locks=confidential.locks)(profile)
 
     assert token.refreshed
     refresh = [r for r in confidential.provider.requests_to("/token") if r.form["grant_type"] == "refresh_token"]
