@@ -11,6 +11,9 @@ import attrs
 from .errors import BadProviderResponse
 
 
+_LONGEST_LIFETIME = 10**9  # about 31 years, in seconds
+
+
 def _expires_in(value: Any) -> float | None:
     """`expires_in` as providers really send it: 3600, "3600", 3600.0; anything unusable means unknown."""
     if isinstance(value, bool):
@@ -20,9 +23,11 @@ def _expires_in(value: Any) -> float | None:
             value = float(value.strip())
         except (ValueError, OverflowError):
             return None
-    if isinstance(value, int) and abs(value) > 10**12:  # too large for a float, and no real lifetime
+    if not isinstance(value, (int, float)):
         return None
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    # No real lifetime is this long, and an expiry past the year 9999 cannot even be shown as a date.
+    # Compared before any float conversion: an integer of 400 digits has none.
+    if value <= 0 or value > _LONGEST_LIFETIME or not math.isfinite(value):
         return None
     return float(value)
 

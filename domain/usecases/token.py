@@ -73,7 +73,8 @@ class Refresher:
             elif not current.tokens.expires_within(self.clock.now(), margin):
                 return current, False
             if not current.tokens.refresh_token:
-                raise expired_error(session.service, "the access token expired and there is no refresh token")
+                why = "the access token was refused (HTTP 401)" if refused else "the access token expired"
+                raise expired_error(session.service, f"{why} and there is no refresh token")
             return self._refresh(current, client or ClientAuth(current.client_id)), True
 
     def _refresh(self, session: Session, client: ClientAuth) -> Session:

@@ -6,6 +6,7 @@ import base64
 import json
 import subprocess
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -147,3 +148,57 @@ def test_logout_all_signs_out_of_every_profile(terminal, op):
     assert "demo: signed out" in result.stdout and "other: signed out" in result.stdout
     assert terminal.status()[0] == 3
     assert terminal.run("auth", "status", env=work).returncode == 3
+
+
+def userinfo_status(op, token: str) -> int:
+    """What a resource server (the provider's userinfo endpoint) answers to the token."""
+    request = urllib.request.Request(op.url("/me"), headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_after_a_401_twenty_auth_token_refresh_processes_cause_exactly_one_refresh(signed_in, op):
+    # The stored token is one the provider no longer honours, its expiry is unknown (no expires_in) and it
+    # was received a minute ago: only a 401 can tell that it is dead.
+    path = session_file(signed_in)
+    stored = json.loads(path.read_text())
+    stored["session"]["tokens"].update(access_token="a-token-the-provider-no-longer-honours", expires_at=None,
+                                       received_at=time.time() - 60)
+    path.write_text(json.dumps(stored))
+    dead = signed_in.run("auth", "token")
+    assert dead.returncode == 0 and dead.stdout.strip() == "a-token-the-provider-no-longer-honours"
+    assert userinfo_status(op, dead.stdout.strip()) == 401
+    unknown = signed_in.run("auth", "status")
+    assert unknown.returncode == 0 and "access token expiry unknown; refresh token held" in unknown.stdout
+    op.clear_requests()
+
+    processes = [signed_in.start("auth", "token", "--refresh") for _ in range(20)]
+    outputs = [p.communicate(timeout=120) for p in processes]
+
+    assert [p.returncode for p in processes] == [0] * 20, [err for _, err in outputs]
+    tokens = {out.strip() for out, _ in outputs}
+    assert len(tokens) == 1
+    token = tokens.pop()
+    assert op.count("/token", grant_type="refresh_token") == 1
+    assert userinfo_status(op, token) == 200
+    assert json.loads(signed_in.run("auth", "token", "--output", "json").stdout)["expires_at"].endswith("Z")
+
+
+def test_status_shows_the_session_and_never_asks_the_provider(signed_in, op):
+    expire_access_token(signed_in)  # a refresh would be due: status must not do it
+    op.clear_requests()
+
+    status = signed_in.run("auth", "status")
+
+    assert status.returncode == 0, status.stderr
+    assert op.requests() == []
+    lines = status.stdout.splitlines()
+    assert lines[:4] == ["Profile default", "demo: signed in as Demo User (demo) <demo@example.test>",
+                         f"  issuer   {op.issuer}", "  subject  demo"]
+    assert lines[4].startswith("  authenticated by pwd; acr urn:pingcli:acr:pwd at ")
+    assert lines[5] == "  grant    authorization_code"
+    assert lines[6].startswith("  access token expired ") and lines[6].endswith("Z); refresh token held")
+    assert lines[7].startswith("  storage  ")
