@@ -26,13 +26,18 @@ from .codec import MAX_STORED_BYTES, UnreadableSession, session_from_bytes, sess
 T = TypeVar("T")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-_LOCKED_HINT = (
-    "unlock the keyring (sign in to your desktop session, or unlock it in your keyring manager) and try again; "
-    "or use another store: pingcli config set auth.storage.type=file_system (a file only you can read)"
-)
 _OTHER_STORE_HINT = (
     "use another store: pingcli config set auth.storage.type=file_system "
     "(a file only you can read) or auth.storage.type=none (sign in every session)"
+)
+_LOCKED_HINT = (
+    "unlock the keyring (sign in to your desktop session, or unlock it in your keyring manager) and try again; "
+    "or " + _OTHER_STORE_HINT
+)
+# A failing file store must not be answered with "use file_system": name the stores that are not files.
+_NOT_FILES_HINT = (
+    "use another store: pingcli config set auth.storage.type=secure_local "
+    "(the OS keyring) or auth.storage.type=none (sign in every session)"
 )
 
 
@@ -150,10 +155,15 @@ class FileSessionStore:
             reason = "the disk quota is exhausted"
         elif error.errno == errno.ELOOP:
             reason = "it is a symbolic link, which pingcli does not follow"
-        hint = None
         if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            hint = f"check the owner and permissions of {path.parent}, or " + _OTHER_STORE_HINT
-        return StorageUnavailable(self.backend_name, f"cannot {action} {path}: {reason}", hint)
+            first = f"check the owner and permissions of {path.parent}"
+        elif error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", None)):
+            first = "free some disk space"
+        else:
+            first = f"check {path.parent}"
+        return StorageUnavailable(
+            self.backend_name, f"cannot {action} {path}: {reason}", f"{first}, or {_NOT_FILES_HINT}"
+        )
 
     # -- permissions ---------------------------------------------------------
 
@@ -189,14 +199,28 @@ class FileSessionStore:
             except OSError as error:
                 raise self._fail("restrict the permissions of", path, error) from None
 
+    @staticmethod
+    def _make_dirs(path: Path) -> None:
+        """Each missing directory 0700 from its mkdir: os.makedirs would give the parents the umask's mode."""
+        if os.path.isdir(path):
+            return
+        if path.parent != path:
+            FileSessionStore._make_dirs(path.parent)
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
+
     def _ensure_dir(self, path: Path) -> None:
         try:
-            os.makedirs(path, mode=0o700, exist_ok=True)
+            self._make_dirs(path)
             st = os.stat(path)
         except OSError as error:
             raise self._fail("create the directory", path, error) from None
         if not stat.S_ISDIR(st.st_mode):
-            raise StorageUnavailable(self.backend_name, f"{path} is not a directory")
+            raise StorageUnavailable(
+                self.backend_name, f"{path} is not a directory", f"remove it, or {_NOT_FILES_HINT}"
+            )
         self._check_owner(path, st)
         self._tighten(path, st, 0o700)
 
@@ -213,7 +237,8 @@ class FileSessionStore:
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
-                raise StorageUnavailable(self.backend_name, f"{path} is not a regular file")
+                raise StorageUnavailable(self.backend_name, f"{path} is not a regular file",
+                                         f"remove it, or {_NOT_FILES_HINT}")
             self._check_owner(path, st)
             self._tighten(path, st, 0o600, fd)
             return self._read_all(fd, path)
@@ -274,7 +299,9 @@ class FileSessionStore:
             raise self._fail("inspect", path, error) from None
         if previous is not None:
             if stat.S_ISDIR(previous.st_mode):
-                raise StorageUnavailable(self.backend_name, f"{path} is a directory")
+                raise StorageUnavailable(
+                    self.backend_name, f"{path} is a directory", f"remove it, or {_NOT_FILES_HINT}"
+                )
             if _POSIX and stat.S_IMODE(previous.st_mode) & 0o077:
                 self.notices.append(
                     f"{path} could be read by other users (mode {stat.S_IMODE(previous.st_mode):04o}); "
@@ -329,9 +356,11 @@ class FileSessionStore:
             fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600)
         except FileExistsError:
             return
-        except OSError as error:
-            raise self._fail("write", marker, error) from None
-        os.close(fd)
+        except OSError:
+            # The session is already written: a marker that cannot be made only means the notice comes again.
+            pass
+        else:
+            os.close(fd)
         self.notices.append(
             f"pingcli keeps your tokens in files under {self.directory}, readable only by your account "
             "(mode 0600). Anyone who can act as this account, and the system's administrators, can read them. "
@@ -471,13 +500,15 @@ def _why_no_keyring() -> str:
     return "keyring found no backend it can use"
 
 
-def _delete_entry(backend: Any, service_name: str, name: str) -> None:
+def _delete_entry(backend: Any, service_name: str, name: str) -> bool:
+    """False if the backend raised PasswordDeleteError: "not found" on most backends, any failure on macOS."""
     from keyring.errors import PasswordDeleteError
 
     try:
         backend.delete_password(service_name, name)
-    except PasswordDeleteError:  # already gone: what delete wanted
-        pass
+    except PasswordDeleteError:
+        return False
+    return True
 
 
 def _split(text: str, limit: int) -> list[str]:
@@ -703,7 +734,13 @@ class KeyringSessionStore:
     def _remove(self, backend: Any, name: str) -> bool:
         if self._get(backend, name) is None:
             return False
-        self._call(_delete_entry, backend, self._service_name, name)
+        if not self._call(_delete_entry, backend, self._service_name, name) and self._get(backend, name) is not None:
+            # Reported as removed, an entry still there would be an orphaned secret nobody looks for.
+            raise StorageUnavailable(
+                self.backend_name,
+                f"the keyring refused to remove entry {name!r} of {self._service_name!r}",
+                f"remove it in your keyring manager (service {self._service_name!r}, account {name!r})",
+            )
         return True
 
     def _remove_chunks(self, backend: Any, name: str, start: int, known: int = 0) -> bool:
@@ -726,17 +763,33 @@ class KeyringSessionStore:
         else:  # too big, or it would read as a manifest
             pieces = _split(text, limit or _utf8_size(text) + 1)
             main = json.dumps({_MANIFEST_MARK: 1, "chunks": len(pieces), "sha256": _digest(text)}, separators=(",", ":"))
-        for index, piece in enumerate(pieces):
-            self._set(backend, f"{name}#{index}", piece)
-        self._set(backend, name, main)
-        kept = self._get(backend, name) == main and all(
-            self._get(backend, f"{name}#{index}") == piece for index, piece in enumerate(pieces)
-        )
-        if not kept:
-            raise StorageUnavailable(
-                self.backend_name, f"the keyring did not keep the {what} (reading it back gave something else)"
+        touched = False  # whether the entries under `name` may differ from before
+        try:
+            for index, piece in enumerate(pieces):
+                touched = True
+                self._set(backend, f"{name}#{index}", piece)
+            self._set(backend, name, main)
+            touched = True
+            kept = self._get(backend, name) == main and all(
+                self._get(backend, f"{name}#{index}") == piece for index, piece in enumerate(pieces)
             )
+            if not kept:
+                raise StorageUnavailable(
+                    self.backend_name, f"the keyring did not keep the {what} (reading it back gave something else)"
+                )
+        except StorageUnavailable:
+            if touched:
+                self._discard(backend, name, max(len(pieces), previous_chunks))
+            raise
         self._remove_chunks(backend, name, len(pieces), previous_chunks)
+
+    def _discard(self, backend: Any, name: str, known: int) -> None:
+        """After a failed write, best effort: half-written entries are of no use and may hold parts of a secret."""
+        try:
+            self._remove(backend, name)
+            self._remove_chunks(backend, name, 0, known)
+        except StorageUnavailable:
+            pass
 
     def _read(self, backend: Any, name: str, main: str, parts: list[str]) -> str:
         """The stored text behind a main entry; chunks read are appended to `parts` (for setting aside)."""

@@ -140,7 +140,8 @@ class SignedInButNotStored(StorageUnavailable):
             self,
             f"signed in to {service} as {printable(who)}, but the tokens could not be kept: {cause.message}",
             f"{cause.hint}; then sign in again"
-            + ("" if revoked else " (the tokens could not be revoked at the provider; they expire by themselves)"),
+            + (" (the tokens were revoked at the provider: none is left valid)" if revoked
+               else " (the tokens could not be revoked at the provider; they expire by themselves)"),
         )
         self.backend = cause.backend
         self.reason = cause.reason

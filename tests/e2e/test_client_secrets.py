@@ -166,3 +166,25 @@ def test_a_confidential_client_without_its_secret_says_which_setting_to_make(ter
 
     assert login.returncode == 5 and "invalid_client" in login.stderr
     assert f"pingcli config set {key}" in login.stderr
+
+
+def test_in_the_keyring_config_get_and_profiles_show_mask_the_secret_unless_unmask(terminal, op, tmp_path):
+    with SecretServiceSession(tmp_path / "keyring") as secret_service:
+        terminal.env.update(secret_service.env)
+        terminal.env["HOME"] = str(terminal.home)
+        transcript = confidential(terminal, op.issuer, storage="secure_local")
+        set_secrets(transcript)
+        masked = [transcript.run("config", "get", AC_KEY), transcript.run("config", "profiles", "show"),
+                  transcript.run("config", "profiles", "show", "--output", "json")]
+
+        assert CONFIDENTIAL_CLIENT_SECRET not in transcript.text
+        assert masked[0].stdout == "********\n"
+        assert f"  {AC_KEY} = ********\n" in masked[1].stdout and f"  {DC_KEY} = ********\n" in masked[1].stdout
+        assert json.loads(masked[2].stdout)["settings"][AC_KEY] == "********"
+        toml = next(p for p in terminal.files_under_home() + secret_service.files() if p.name == "config.toml")
+        assert CONFIDENTIAL_CLIENT_SECRET not in toml.read_text() and "<stored in the token store>" in toml.read_text()
+
+        unmasked = transcript.run("config", "profiles", "show", "--unmask")
+        assert unmasked.returncode == 0, unmasked.stderr
+        assert f"  {AC_KEY} = {CONFIDENTIAL_CLIENT_SECRET}\n" in unmasked.stdout
+        assert transcript.run("config", "get", AC_KEY, "--unmask").stdout == CONFIDENTIAL_CLIENT_SECRET + "\n"

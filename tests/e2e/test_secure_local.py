@@ -46,3 +46,17 @@ def test_a_locked_keyring_is_reported_as_locked_not_as_signed_out(keyring_termin
 
     assert status.returncode == 7 and "locked" in status.stderr
     assert token.returncode == 7 and "locked" in token.stderr and token.stdout == ""
+
+
+def test_auth_status_names_the_keyring_in_use_signed_in_or_not(keyring_terminal, op):
+    terminal, _ = keyring_terminal
+    terminal.configure(op.issuer, storage="secure_local")
+
+    before = terminal.run("auth", "status")
+    assert terminal.run("auth", "login").returncode == 0
+    after = terminal.run("auth", "status")
+
+    assert before.returncode == 3 and "demo: not signed in" in before.stdout
+    assert after.returncode == 0 and "demo: signed in as Demo User" in after.stdout
+    for status in (before, after):
+        assert "  storage  Secret Service (gnome-keyring)\n" in status.stdout + "\n"

@@ -468,6 +468,11 @@ function requestLog(path) {
       if (body?.grant_type) entry.grant_type = body.grant_type;
       const clientId = ctx.oidc?.entities?.Client?.clientId || body?.client_id;
       if (clientId) entry.client_id = clientId;
+      // Grant ids are not credentials: they let a test prove which sign-in a revocation ended
+      // when the client never kept its tokens (nothing to introspect).
+      const grantId = ctx.oidc?.entities?.Grant?.jti;
+      if (grantId) entry.grant_id = grantId;
+      if (ctx.state?.revokedGrants) entry.revoked_grants = ctx.state.revokedGrants;
       // Written synchronously before the response goes out, so a test that got the
       // response can read the line.
       fs.appendFileSync(path, `${JSON.stringify(entry)}\n`);
@@ -585,6 +590,9 @@ async function main() {
     process.stderr.write(`server_error ${ctx.method} ${ctx.path}: ${err.stack || err}\n`);
   });
   provider.silent = true;
+  provider.on('grant.revoked', (ctx, grantId) => {
+    if (ctx?.state) (ctx.state.revokedGrants ||= []).push(grantId);
+  });
 
   if (LOG_REQUESTS) provider.use(requestLog(LOG_REQUESTS));
   if (DEVICE_INTERVAL !== undefined) provider.use(deviceInterval(provider, DEVICE_INTERVAL));

@@ -304,3 +304,69 @@ def test_the_memory_store_keeps_sessions_for_this_process_and_writes_no_file(tmp
     assert list(tmp_path.iterdir()) == []
     assert store.description == "not stored (auth.storage.type=none)"
     assert store.notices == []
+
+
+def test_auth_token_tells_the_person_when_it_tightened_a_file_others_could_read(tmp_path):
+    """Through the command: the note reaches the stderr main() was given, and only stderr."""
+    from tests.support.desk import Desk, MemoryKeyring
+
+    desk = Desk(tmp_path, MemoryKeyring(), storage="file_system")
+    assert desk.run("auth", "login")[0] == 0
+    path = desk.tmp / "data" / "sessions" / "default" / "demo.json"
+    os.chmod(path, 0o644)
+
+    code, out, err = desk.run("auth", "token")
+
+    assert code == 0, err
+    assert out == list(desk.provider.access_tokens)[-1] + "\n"
+    assert err == (f"Note: {path} could be read by other users (mode 0644); pingcli changed it to 0600. If others may "
+                   "have read it, sign out (pingcli auth logout) to revoke the tokens, and sign in again.\n")
+    assert mode(path) == 0o600
+
+
+def test_every_directory_the_store_creates_parents_included_is_0700_under_umask_022(store, store_dir, tmp_path, umask):
+    umask(0o022)
+
+    store.save(make_session())
+
+    created = [tmp_path / "state", tmp_path / "state" / "pingcli", store_dir, store_dir / "default"]
+    assert {str(path.relative_to(tmp_path)): mode(path) for path in created} == {
+        str(path.relative_to(tmp_path)): 0o700 for path in created}
+
+
+def test_a_notice_marker_that_cannot_be_written_does_not_fail_a_save_that_succeeded(store, store_dir, monkeypatch):
+    """Else a sign-in whose session is on disk would be reported as not kept (and its tokens revoked)."""
+    real_open = os.open
+
+    def no_space_for_the_marker(path, flags, *args, **kwargs):
+        if str(path).endswith(".notice-shown"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", no_space_for_the_marker)
+    store.save(make_session())
+    store.save(make_session(access_token="at-again"))
+    monkeypatch.undo()
+
+    assert store.load("default", "demo").tokens.access_token == "at-again"
+    assert [n for n in store.notices if "Anyone who can act as this account" in n] == [store.notices[0]] * 2
+    assert not (store_dir / ".notice-shown").exists()
+
+
+@pytest.mark.parametrize(("error", "first"), [
+    (errno.ENOSPC, "free some disk space"),
+    (errno.EACCES, "check the owner and permissions of"),
+    (errno.EIO, "check "),
+])
+def test_a_failing_file_store_points_to_the_stores_that_are_not_files(store, monkeypatch, error, first):
+    def failing(source, target):
+        raise OSError(error, os.strerror(error))
+
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(StorageUnavailable) as caught:
+        store.save(make_session())
+
+    assert caught.value.hint.startswith(first)
+    assert "pingcli config set auth.storage.type=secure_local" in caught.value.hint
+    assert "auth.storage.type=none" in caught.value.hint
+    assert "file_system" not in caught.value.hint

@@ -434,3 +434,23 @@ def test_a_keyring_that_does_not_answer_is_given_up_on_after_the_time_limit():
         assert keyring.calls == 1
     finally:
         keyring.released.set()
+
+
+def test_a_delete_the_backend_refuses_with_password_delete_error_is_not_taken_for_removed():
+    """keyring's macOS backend raises PasswordDeleteError for any failure, not only for "not found"."""
+
+    class Keychain(DictKeyring):
+        def delete_password(self, service, username):
+            raise PasswordDeleteError("Can't delete password in keychain: User interaction is not allowed.")
+
+    Keychain.__module__ = "keyring.backends.macOS"
+    keyring = Keychain()
+    store = KeyringSessionStore(keyring)
+    store.save(make_session())
+
+    with pytest.raises(StorageUnavailable) as caught:
+        store.delete("default", "demo")
+
+    assert "refused to remove entry 'default/demo'" in str(caught.value)
+    assert "macOS Keychain" in str(caught.value)
+    assert keyring.names() == {MAIN}

@@ -1,5 +1,7 @@
 """Changing auth.storage.type moves the profile's sessions and client secrets, or changes nothing at all."""
 
+import json
+
 import pytest
 
 from pingcli.adapters.fakes import FakeConfigStore, FakeLocks, FakeSessionStore
@@ -288,3 +290,32 @@ def test_a_session_the_new_store_already_holds_is_kept_and_mentioned(config, sto
 
     assert set(stores.keyring.sessions) == {("default", "demo"), ("default", "other")}
     assert any("the session of other already in Secret Service (fake) was kept" in note for note in result.notes)
+
+
+def test_through_the_command_what_the_old_keyring_would_not_delete_is_named_with_its_place(tmp_path):
+    """A real file store and keyring store; the keyring is keyring's macOS backend on a bad day."""
+    from keyring.errors import PasswordDeleteError
+
+    from tests.support.desk import Desk, MemoryKeyring
+
+    class Keychain(MemoryKeyring):
+        def delete_password(self, service, username):
+            raise PasswordDeleteError("Can't delete password in keychain: User interaction is not allowed.")
+
+    Keychain.__module__ = "keyring.backends.macOS"
+    keychain = Keychain()
+    desk = Desk(tmp_path, keychain)
+    assert desk.run("auth", "login")[0] == 0
+
+    code, out, err = desk.run("config", "set", "auth.storage.type=file_system")
+
+    sessions = desk.tmp / "data" / "sessions"
+    assert code == 0, err
+    assert out.rstrip().endswith("auth.storage.type = file_system (was secure_local)")
+    assert "moved the session" not in out
+    assert (f"pingcli: warning: the session of demo is now in {sessions}, but a copy is still in macOS Keychain: "
+            "it could not be removed") in err
+    assert "remove it there by hand" in err
+    assert [name for _, name in keychain.entries] == ["default/demo"]  # what the warning says is there, is there
+    code, status, _ = desk.run("auth", "status", "--output", "json")
+    assert code == 0 and json.loads(status)["services"][0]["storage"] == str(sessions)
