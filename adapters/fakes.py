@@ -328,6 +328,7 @@ class FakeProvider:
       (reusing it is invalid_grant); False, it answers with no refresh_token and the old one stays good.
     - `granted_scope`: the `scope` its token responses carry (None echoes the request, "" omits it).
     - `reject_access_token(token)`: a resource server (userinfo here) answers 401 to it from now on.
+    - `offers_revocation`: False, discovery names no revocation_endpoint and /revoke is not there (404).
     - `confidential_clients`: {client_id: secret}; those clients must send HTTP Basic (RFC 6749 §2.3.1)
       to the token, device authorization and revocation endpoints, and never a client_secret in the form.
     """
@@ -343,9 +344,11 @@ class FakeProvider:
         profile_claims_in_id_token: bool = False,
         confidential_clients: Mapping[str, str] | None = None,
         granted_scope: str | None = None,
+        offers_revocation: bool = True,
     ) -> None:
         self.issuer = issuer
         self.granted_scope = granted_scope
+        self.offers_revocation = offers_revocation
         self.clock = clock or FakeClock()
         # {client_id: secret}: these clients must authenticate with HTTP Basic (client_secret_basic).
         self.confidential_clients = dict(confidential_clients or {})
@@ -387,7 +390,7 @@ class FakeProvider:
             "/token": self._token,
             "/device_authorization": self._device_authorization,
             "/userinfo": self._userinfo,
-            "/revoke": self._revoke,
+            "/revoke": self._revoke if self.offers_revocation else None,
             "/introspect": self._introspect,
         }.get(parts.path)
         if route is None:
@@ -444,7 +447,7 @@ class FakeProvider:
             "jwks_uri": self.issuer + "/jwks",
             "userinfo_endpoint": self.issuer + "/userinfo",
             "device_authorization_endpoint": self.issuer + "/device_authorization",
-            "revocation_endpoint": self.issuer + "/revoke",
+            **({"revocation_endpoint": self.issuer + "/revoke"} if self.offers_revocation else {}),
             "introspection_endpoint": self.issuer + "/introspect",
             "id_token_signing_alg_values_supported": ["RS256"],
             "code_challenge_methods_supported": ["S256"],

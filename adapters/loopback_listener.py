@@ -78,7 +78,10 @@ def _verdict_page(verdict: CallbackVerdict) -> bytes:
 def _split_target(target: str) -> tuple[str, str]:
     """The path and the raw query of a request target (origin form, or absolute form from a proxy)."""
     if not target.startswith("/"):
-        parts = urlsplit(target)
+        try:
+            parts = urlsplit(target)
+        except ValueError:  # "http://[": answered as not the callback rather than left without an answer
+            return target, ""
         return parts.path or "/", parts.query
     path, _, query = target.partition("?")
     path, _, _ = path.partition("#")

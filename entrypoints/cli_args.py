@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 EXIT_CODES = """\
 exit codes:
@@ -16,6 +17,17 @@ exit codes:
   7    token storage unavailable
   130  cancelled (Ctrl-C)
 """
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds: nan or inf would reach the wait loop and its messages as a crash."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def _globals(suppress: bool) -> argparse.ArgumentParser:
@@ -65,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="use the authorization code grant (a browser on this machine)")
     login.add_argument("--no-browser", action="store_true",
                        help="print the sign-in address instead of opening a browser")
-    login.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+    login.add_argument("--timeout", type=_seconds, default=300.0, metavar="SECONDS",
                        help="how long to wait for the sign-in to finish (default: 300)")
 
     status = auth_commands.add_parser(

@@ -136,17 +136,24 @@ def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configu
             stdout.write(status_text(profile.name, statuses, container.clock().now()) + "\n")
         return ExitCode.OK if statuses and all(s.signed_in for s in statuses) else ExitCode.NOT_SIGNED_IN
     if args.action == "token":
-        return _token(args, container, profile, stdout)
+        return _token(args, container, profile, stdout, stderr)
     if args.action == "logout":
-        from .render import dumps, logout_json, logout_text
+        from pingcli.domain.errors import PingcliError
 
+        from .render import dumps, error_lines, exit_code, logout_json, logout_text
+
+        failed: list[tuple[str, PingcliError]] = []
         if args.all:
             results = []
             for name in configuration.profiles()[0]:
-                other = attrs.evolve(configuration, profile_flag=name).profile()
-                container.config.storage_type.from_value(other.storage.value)
-                other = container.client_secrets().fill(other)
-                results += container.logout()(other, ())
+                # One profile's unusable store must neither keep the others signed in nor hide what was done.
+                try:
+                    other = attrs.evolve(configuration, profile_flag=name).profile()
+                    container.config.storage_type.from_value(other.storage.value)
+                    other = container.client_secrets().fill(other)
+                    results += container.logout()(other, ())
+                except PingcliError as error:
+                    failed.append((name, error))
                 _notices(container, stderr)
         else:
             results = container.logout()(profile, tuple(args.service))
@@ -156,11 +163,13 @@ def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configu
             if result.revoked.startswith("failed"):
                 stderr.write(f"pingcli: warning: {result.service}: revocation at the provider {result.revoked}; "
                              "the tokens were removed here and stay valid there until they expire\n")
-        return ExitCode.OK
+        for name, error in failed:
+            stderr.write(error_lines(error, f"profile {name}") + "\n")
+        return int(exit_code(failed[0][1])) if failed else ExitCode.OK
     raise AssertionError(f"unhandled command {args.command} {args.action}")
 
 
-def _token(args: Any, container: Any, profile: Any, stdout: TextIO) -> int:
+def _token(args: Any, container: Any, profile: Any, stdout: TextIO, stderr: TextIO) -> int:
     from .render import dumps, iso
 
     services = args.service or sorted(profile.services)
@@ -172,7 +181,7 @@ def _token(args: Any, container: Any, profile: Any, stdout: TextIO) -> int:
             "pingcli auth token --service NAME",
         )
     token = container.token()(profile, services[0], refused=args.refresh)
-    _notices(container, container.config.stderr())
+    _notices(container, stderr)  # main()'s stream: see _login on why not container.config.stderr()
     if args.output == "json":
         stdout.write(dumps({"service": token.service, "access_token": token.token, "expires_at": iso(token.expires_at),
                             "scope": " ".join(token.scope)}) + "\n")

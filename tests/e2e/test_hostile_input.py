@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from pingcli.adapters.provider_cache import ProviderCache
 from pingcli.domain.settings import env_name
 from tests.support.hostile_op import CLIENT_ID, ENDPOINTS, FORGERIES, GARBAGE, HostileProvider
 from tests.support.op import CONFIDENTIAL_CLIENT_ID, CONFIDENTIAL_CLIENT_SECRET, DEMO
@@ -155,7 +156,9 @@ def test_a_taken_port_leaves_no_session_no_held_lock_and_sends_nothing_to_the_pr
 # --- 5. No browser can be opened ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("machine", ["no_display_and_no_browser_on_path", "launcher_exits_with_an_error"])
+@pytest.mark.parametrize(
+    "machine", ["no_display_and_no_browser_on_path", "launcher_exits_with_an_error", "ssh_with_only_a_text_browser"]
+)
 def test_without_a_usable_browser_the_address_is_printed_and_fetching_it_by_hand_signs_in(
     terminal, op, tmp_path, machine
 ):
@@ -164,9 +167,14 @@ def test_without_a_usable_browser_the_address_is_printed_and_fetching_it_by_hand
     bin_dir.mkdir()
     env = {k: v for k, v in terminal.env.items() if k not in {"BROWSER", "DISPLAY", "WAYLAND_DISPLAY"}}
     env["PATH"] = str(bin_dir)
+    ran = tmp_path / "text-browser-ran"
     if machine == "launcher_exits_with_an_error":
         env["DISPLAY"] = ":0"  # a desktop session, whose launcher fails
         write_program(bin_dir, "xdg-open", "import sys\nsys.exit(3)\n")
+    elif machine == "ssh_with_only_a_text_browser":
+        # Over SSH Python's webbrowser offers the console browsers it finds; one would take over the terminal.
+        env["SSH_CONNECTION"] = "192.0.2.1 50000 192.0.2.2 22"
+        write_program(bin_dir, "lynx", f"open({str(ran)!r}, 'w').close()\n")
     process = subprocess.Popen([str(PINGCLI), "auth", "login"], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     try:
@@ -186,6 +194,7 @@ def test_without_a_usable_browser_the_address_is_printed_and_fetching_it_by_hand
     assert "No browser was opened" in text and "--device-code" in text
     assert "redirect_uri=http%3A%2F%2F127.0.0.1%3A" in url and "code_challenge=" in url  # the full address
     assert "Signed in to demo as Demo User" in out
+    assert not ran.exists(), "a text-mode browser was started in pingcli's terminal"
 
 
 # --- 7. The callback never comes ---------------------------------------------------------------------
@@ -208,10 +217,15 @@ def test_a_callback_that_never_comes_ends_promptly_frees_the_port_keeps_the_stor
     try:
         if ending == "timeout":
             started = time.monotonic()
-            result = terminal.run("auth", "login", "--timeout", "3", env=env)
-            elapsed = time.monotonic() - started
-            code, err = result.returncode, result.stderr
-            assert 3.0 <= elapsed < 5.0, elapsed
+            process = terminal.start("auth", "login", "--timeout", "3", env=env)
+            shown = read_until(process.stderr, "Waiting up to 3 s")
+            waiting_from = time.monotonic()
+            _, rest = process.communicate(timeout=30)
+            ended = time.monotonic()
+            code, err = process.returncode, shown + rest
+            # From the "Waiting" line to the exit: the 3 s pingcli waits, and no more than a little beyond.
+            assert 2.9 <= ended - waiting_from < 3.5, ended - waiting_from
+            assert ended - started < 5.0, ended - started  # the whole command, Python's start included
             assert code == 5 and "no sign-in callback arrived within 3 s" in err
         else:
             process = terminal.start("auth", "login", env=env)
@@ -256,7 +270,15 @@ def test_garbage_from_any_endpoint_is_one_clear_line_exit_6_and_nothing_stored(t
     assert line.startswith("pingcli: demo: ") and GARBAGE[kind] in line, line
     assert login.stdout == ""
     assert session_files(terminal) == []
+    assert lock_files(terminal) == []
+    assert not cached(terminal, fresh_hostile, endpoint), "the garbage was kept for the next run"
     assert elapsed < float(HTTP_TIMEOUT) + 5  # even a provider that hangs is given up on
+
+
+def cached(terminal, provider: HostileProvider, endpoint: str) -> bool:
+    """Whether pingcli's provider cache (discovery and JWKS documents) holds an entry for the endpoint's URL."""
+    url = provider.issuer + ENDPOINTS[endpoint][1]
+    return ProviderCache(terminal.home / ".cache" / "pingcli").path_of(url).exists()
 
 
 @pytest.mark.parametrize("kind", list(GARBAGE))
@@ -266,20 +288,64 @@ def test_garbage_from_the_revocation_endpoint_still_signs_out_here(terminal, fre
     assert session_files(terminal)
     fresh_hostile.break_endpoint("revocation", kind)
 
+    started = time.monotonic()
     logout = terminal.run("auth", "logout", env=env, timeout=30)
+    elapsed = time.monotonic() - started
 
     assert fresh_hostile.count("revocation") >= 1
     assert logout.returncode == 0, logout.stderr
-    assert "Traceback" not in logout.stderr
-    assert session_files(terminal) == []
+    assert "Traceback" not in logout.stderr and "unexpected error" not in logout.stderr
+    assert session_files(terminal) == [] and lock_files(terminal) == []
     assert terminal.run("auth", "status", env=env).returncode == 3
+    # Two requests (refresh token, then access token, RFC 7009 §2.1), each bounded by the network timeout.
+    assert elapsed < 2 * float(HTTP_TIMEOUT) + 5
     if kind in {"html", "truncated_json", "empty_body", "json_array"}:
         # HTTP 200: RFC 7009 §2.2, the client ignores the body; the revocation worked.
-        assert "signed out (tokens revoked at the provider and removed here)" in logout.stdout
+        assert logout.stdout == "demo: signed out (tokens revoked at the provider and removed here)\n"
+        assert logout.stderr == ""
     else:
-        [line] = [line for line in logout.stdout.splitlines() if "revocation" in line]
-        assert "signed out here, but revocation at the provider failed" in line
+        [line] = logout.stdout.splitlines()
+        assert line.startswith("demo: signed out here, but revocation at the provider failed: ")
         assert "revocation endpoint" in line and GARBAGE[kind] in line, line
+        # The same news where warnings go, on one line, saying the tokens stay valid at the provider.
+        [warning] = logout.stderr.splitlines()
+        assert warning.startswith("pingcli: warning: demo: revocation at the provider failed: ")
+        assert "revocation endpoint" in warning and GARBAGE[kind] in warning, warning
+        assert warning.endswith("the tokens were removed here and stay valid there until they expire")
+
+
+def backdate(terminal, seconds: float) -> None:
+    """Make the stored tokens look received `seconds` earlier (the tokens themselves stay as issued)."""
+    [path] = [p for p in session_files(terminal) if p.suffix == ".json"]
+    stored = json.loads(path.read_text())
+    stored["session"]["tokens"]["received_at"] -= seconds
+    path.write_text(json.dumps(stored))
+
+
+@pytest.mark.parametrize("kind", list(GARBAGE))
+def test_garbage_from_the_token_endpoint_on_refresh_is_one_clear_line_exit_6_and_the_session_is_kept(
+    terminal, fresh_hostile, kind
+):
+    env = service_env(fresh_hostile.issuer, "device_code")
+    assert terminal.run("auth", "login", env=env).returncode == 0
+    backdate(terminal, 60)  # older than the "refreshed just now by another pingcli" window of --refresh
+    before = snapshot(session_files(terminal))
+    token_requests = fresh_hostile.count("token")
+    fresh_hostile.break_endpoint("token", kind)
+
+    started = time.monotonic()
+    refresh = terminal.run("auth", "token", "--refresh", env=env, timeout=30)
+    elapsed = time.monotonic() - started
+
+    assert fresh_hostile.count("token") == token_requests + 1  # one refresh request, never replayed
+    assert refresh.returncode == 6, refresh.stderr
+    assert "Traceback" not in refresh.stderr and "unexpected error" not in refresh.stderr
+    [line] = [line for line in refresh.stderr.splitlines() if "token endpoint" in line]
+    assert line.startswith("pingcli: ") and GARBAGE[kind] in line, line
+    assert refresh.stdout == ""  # no token printed: the caller's $(pingcli auth token) gets nothing
+    assert snapshot(session_files(terminal)) == before  # nothing stored over the session
+    assert lock_files(terminal) == []
+    assert elapsed < float(HTTP_TIMEOUT) + 5
 
 
 # --- 10. Forged or broken ID tokens ------------------------------------------------------------------
@@ -341,20 +407,28 @@ def fragments(name: str, token: str) -> list[str]:
     return [p for p in pieces if len(p) >= 16]
 
 
+AC_SECRET = "service.demo.authentication.authorizationCode.clientSecret"
+DC_SECRET = "service.demo.authentication.deviceCode.clientSecret"
+WRONG_SECRET = "wrong-secret-7f3a9c1e5b2d"  # set before the last logout, so that its revocation fails
+
+
 @pytest.mark.parametrize("flag", ["", "--verbose", "--debug"])
 def test_no_token_or_client_secret_appears_in_any_output_or_file_but_the_token_store(terminal, op, flag):
+    """Every command, as a confidential client (so there is a client secret to leak), against the real provider."""
     terminal.configure(op.issuer)
-    # Every `auth token` refreshes, so refresh requests (and their forms) are traced too.
-    assert terminal.run("config", "set", "auth.refreshMarginSeconds=86400").returncode == 0
+    tmp = terminal.home / "tmp"  # anything pingcli writes to a temporary file lands where it is checked
+    tmp.mkdir()
+    terminal.env["TMPDIR"] = str(tmp)
     flags = [flag] if flag else []
     outputs: list[tuple[tuple[str, ...], str, str]] = []
     secrets: dict[str, set[str]] = {"access_token": set(), "refresh_token": set(), "id_token": set()}
     outside_files: dict[str, bytes] = {}
 
-    def run(*args: str) -> subprocess.CompletedProcess:
-        result = terminal.run(*args, *flags)
+    def run(*args: str, stdin: str | None = None, expect: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess:
+        result = subprocess.run([str(PINGCLI), *args, *flags], env=terminal.env, capture_output=True, text=True,
+                                timeout=60, input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
         outputs.append((args, result.stdout, result.stderr))
-        assert result.returncode in (0, 3), (args, result.stderr)
+        assert result.returncode in expect, (args, result.returncode, result.stderr)
         return result
 
     def remember() -> None:
@@ -365,6 +439,26 @@ def test_no_token_or_client_secret_appears_in_any_output_or_file_but_the_token_s
             if path not in store:
                 outside_files[f"{path} after {len(outputs)} commands"] = path.read_bytes()
 
+    def refreshes() -> int:
+        return op.count("/token", grant_type="refresh_token")
+
+    # Configuration, the client secret read from standard input, and every profile command.
+    for grant in ("authorizationCode", "deviceCode"):
+        run("config", "set", f"service.demo.authentication.{grant}.clientID={CONFIDENTIAL_CLIENT_ID}")
+    run("config", "set", "auth.refreshMarginSeconds=86400")  # so every `auth token` refreshes, traced
+    run("config", "set", AC_SECRET, stdin=CONFIDENTIAL_CLIENT_SECRET + "\n")
+    run("config", "set", DC_SECRET, stdin=CONFIDENTIAL_CLIENT_SECRET + "\n")
+    run("config", "get", AC_SECRET)
+    run("config", "get", DC_SECRET, "--output", "json")
+    run("config", "profiles", "show")
+    run("config", "profiles", "show", "--output", "json")
+    run("config", "profiles", "create", "spare")
+    run("config", "profiles", "use", "spare")
+    run("config", "profiles", "list")
+    run("config", "profiles", "use", "default")
+    run("config", "profiles", "delete", "spare")
+
+    # Signed in with the browser: status, tokens, and a refresh for a token the caller saw refused.
     run("auth", "login")
     remember()
     run("auth", "status")
@@ -374,7 +468,14 @@ def test_no_token_or_client_secret_appears_in_any_output_or_file_but_the_token_s
     remember()
     run("auth", "token", "--output", "json")
     remember()
+    for output in ("text", "json"):
+        before = refreshes()
+        backdate(terminal, 60)  # not "just refreshed by another pingcli": --refresh really asks the provider
+        run("auth", "token", "--refresh", "--output", output)
+        assert refreshes() == before + 1
+        remember()
 
+    # Signed in again with a device code.
     device = terminal.start("auth", "login", "--device-code", *flags)
     shown, uri, user_code = terminal.device_prompt(device)
     assert Person(DEMO.username, DEMO.password).enter_device_code(uri, user_code)
@@ -383,14 +484,28 @@ def test_no_token_or_client_secret_appears_in_any_output_or_file_but_the_token_s
     outputs.append((("auth", "login", "--device-code"), out, shown + err))
     remember()
     assert introspect(op, stored_tokens(terminal)["refresh_token"])
-
     run("auth", "token")
     remember()
     run("config", "get", "service.demo.issuer")
     run("config", "list-keys")
-    run("config", "profiles", "show")
+    run("config", "set", "auth.storage.type=secure_local", expect=(7,))  # no keyring here: nothing moves
+
+    # A logout whose revocation fails (the provider refuses a wrong client secret): removed here, warned.
+    kept = stored_tokens(terminal)
+    run("config", "set", AC_SECRET, stdin=WRONG_SECRET + "\n")
+    run("config", "set", DC_SECRET, stdin=WRONG_SECRET + "\n")
+    failed = run("auth", "logout")
+    assert "signed out here, but revocation at the provider failed" in failed.stdout
+    assert "pingcli: warning: demo: revocation at the provider failed" in failed.stderr
+    assert "invalid_client" in failed.stderr
+    assert introspect(op, kept["refresh_token"]), "the revocation was meant to fail"
+    assert session_files(terminal) and not [p for p in session_files(terminal) if p.suffix == ".json"]
     run("auth", "logout")
-    assert session_files(terminal) == []
+    run("auth", "logout", "--all")
+    run("auth", "status", expect=(3,))
+    run("auth", "token", expect=(3,))
+    run("config", "unset", AC_SECRET)
+    run("config", "unset", DC_SECRET)
     outside_files.update({f"{p} at the end": p.read_bytes() for p in terminal.files_under_home()})
 
     assert all(secrets.values()), secrets
@@ -398,9 +513,12 @@ def test_no_token_or_client_secret_appears_in_any_output_or_file_but_the_token_s
     if flag:  # the trace of each request to the provider really was there to leak from
         assert "form: grant_type=refresh_token&refresh_token=[redacted]" in traced
         assert "form: grant_type=authorization_code&code=[redacted]" in traced
+        assert "form: token=[redacted]&token_type_hint=refresh_token" in traced
     everything = [(name, piece) for name, values in secrets.items() for token in values
                   for piece in fragments(name, token)]
-    everything.append(("client secret", CONFIDENTIAL_CLIENT_SECRET))  # pingcli has no client secret to leak
+    for secret in (CONFIDENTIAL_CLIENT_SECRET, WRONG_SECRET):
+        basic = base64.b64encode(f"{CONFIDENTIAL_CLIENT_ID}:{secret}".encode()).decode()
+        everything += [("client secret", secret), ("client secret in HTTP Basic", basic)]
     for args, stdout, stderr in outputs:
         for name, piece in everything:
             assert piece not in stderr, f"{name} on the stderr of {args}"
@@ -410,3 +528,45 @@ def test_no_token_or_client_secret_appears_in_any_output_or_file_but_the_token_s
     for where, data in outside_files.items():
         for name, piece in everything:
             assert piece.encode() not in data, f"{name} in {where}"
+
+
+# --- The listener is reachable on loopback only ----------------------------------------------------------
+
+
+def listening_sockets(port: int) -> list[tuple[str, str]]:
+    """(table, address) of every socket in LISTEN state on `port`, from the kernel's own tables."""
+    found = []
+    for table in ("tcp", "tcp6"):
+        path = Path("/proc/net") / table
+        if not path.exists():
+            continue
+        for line in path.read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, _, hex_port = local.rpartition(":")
+            if state != "0A" or int(hex_port, 16) != port:  # 0A: TCP_LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            # The kernel prints each 32-bit word in host byte order.
+            words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4)) if sys.byteorder == "little" else raw
+            family = socket.AF_INET if table == "tcp" else socket.AF_INET6
+            found.append((table, socket.inet_ntop(family, words)))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's socket tables")
+def test_the_installed_command_listens_for_the_callback_on_127_0_0_1_and_nowhere_else(terminal, op):
+    terminal.configure(op.issuer)
+    process = terminal.start("auth", "login", "--no-browser")
+    try:
+        shown = read_until(process.stderr, "Waiting")
+        url = next(line for line in shown.splitlines() if line.startswith("  http")).strip()
+        redirect = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["redirect_uri"][0]
+        port = urllib.parse.urlsplit(redirect).port
+
+        assert redirect == f"http://127.0.0.1:{port}/callback"
+        assert listening_sockets(port) == [("tcp", "127.0.0.1")]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=10)
+    assert process.returncode == 130
+    assert listening_sockets(port) == []

@@ -102,10 +102,14 @@ def test_an_access_denied_redirect_is_shown_on_one_line_and_escaped_in_the_page(
     login = terminal.run("auth", "login", env={"BROWSER": browser})
 
     assert login.returncode == 5
-    line = next(l for l in login.stderr.splitlines() if "access_denied" in l)
-    assert "User cancelled <b>é</b>" in line
+    # One line, the provider's words as text: the trailing newline (%0A) gone, the markup shown as typed.
+    [line] = [l for l in login.stderr.splitlines() if "access_denied" in l]
+    assert line == "pingcli: demo: the provider refused the sign-in: access_denied: User cancelled <b>é</b>"
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", login.stderr)
+    assert "Traceback" not in login.stderr
     page = (tmp_path / "page").read_text()
-    assert "&lt;b&gt;" in page and "<b>é</b>" not in page
+    assert "Sign-in failed: access_denied: User cancelled &lt;b&gt;é&lt;/b&gt;" in page
+    assert "<b>" not in page
     assert op.count("/token") == 0 and stored_sessions(terminal) == []
 
 

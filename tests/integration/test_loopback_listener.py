@@ -13,6 +13,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from pingcli.adapters.loopback_listener import LoopbackListener, LoopbackListenerFactory
 from pingcli.domain.authorization_code import AuthorizationAttempt, CallbackVerdict, Verdict, judge_callback
@@ -311,3 +313,60 @@ def test_no_page_refers_to_anything_outside_itself(
         assert "http://" not in page and "https://" not in page
         assert not re.search(r"\b(src|href|action|srcset)\s*=", page, re.IGNORECASE)
         assert "<script" not in page.lower() and "@import" not in page and "url(" not in page
+
+
+# --- Any bytes a client sends ------------------------------------------------------------------------
+
+
+def exchange(port: int, raw: bytes) -> bytes:
+    """Send `raw` on a new connection, say that is all, and read whatever comes back until the listener closes."""
+    received = []
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(raw)
+        conn.shutdown(socket.SHUT_WR)  # the end of the request: no waiting for the listener's read timeout
+        try:
+            while chunk := conn.recv(65536):
+                received.append(chunk)
+        except ConnectionResetError:
+            pass  # a request too long to read to its end is answered and then cut off
+    return b"".join(received)
+
+
+ASCII_TARGET = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=80)
+TARGETS = ASCII_TARGET | st.sampled_from(
+    ["/", "/callback", "/callback?state=", "http://[", "http://]x/", "//x", "*", "/callback#frag", "%zz"]
+)
+PROPERTY = settings(max_examples=150, deadline=None)
+
+
+def test_any_bytes_get_an_answer_or_a_closed_connection_and_never_end_or_break_the_wait(
+    listener: LoopbackListener, attempt: AuthorizationAttempt, judge, background
+) -> None:
+    result = waiting(background, listener, judge, timeout=120)
+
+    @PROPERTY
+    @given(raw=st.binary(max_size=300) | TARGETS.map(lambda t: f"GET {t} HTTP/1.1\r\n\r\n".encode()))
+    @example(raw=b"\x00\x01\x02\r\n\r\n")  # no request line at all: an HTTP/0.9 answer, a page without a status
+    @example(raw=b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n")
+    def any_bytes(raw: bytes) -> None:
+        answer = exchange(listener.port, raw)
+        assert b"Sign-in received" not in answer
+        assert not result.done(), result.exception() if result.done() else None
+
+    @PROPERTY
+    @given(target=TARGETS)
+    @example(target="http://[")  # before the fix: urlsplit raised, and the request got no answer at all
+    @example(target="http://]x/")
+    def any_request_line(target: str) -> None:
+        answer = exchange(listener.port, f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        status = answer.split(b"\r\n", 1)[0]
+        assert re.fullmatch(rb"HTTP/1\.1 (400|404|414) [A-Za-z -]+", status), answer[:200]
+        assert not result.done()
+
+    try:
+        any_bytes()
+        any_request_line()
+    finally:  # end the wait either way, so a failure above is reported now and not after its timeout
+        status, _, _ = get(listener.port, callback(attempt, code="C", state=attempt.state))
+    assert status == 200
+    assert result.result(timeout=5).code == "C"

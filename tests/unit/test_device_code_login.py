@@ -1,17 +1,22 @@
 """Signing in with the device authorization grant (RFC 8628), against the fake provider."""
 
+import io
 import json
 import re
+from urllib.parse import urlsplit
 
+import attrs
 import pytest
+from dependency_injector import providers
 
-from pingcli.adapters.fakes import FakeConsole, FakeProvider
+from pingcli.adapters.fakes import FakeClock, FakeConsole, FakeProvider
 from pingcli.domain import device_code
 from pingcli.domain.device_code import DeviceAuthorization, Granted, Wait, next_step
 from pingcli.domain.errors import AuthorizationDenied, BadProviderResponse, SignInFailed
 from pingcli.domain.provider import HttpResponse
-from pingcli.domain.settings import GrantType
+from pingcli.domain.settings import GrantType, env_name
 from pingcli.domain.usecases.login import SignedIn
+from pingcli.entrypoints.main import main
 
 from .conftest import ISSUER, profile_with
 
@@ -143,6 +148,132 @@ def test_the_first_poll_waits_one_interval_after_the_code_is_shown(world):
     assert world.store.saved[-1].tokens.received_at == started + 5
 
 
+# --- Pacing as the provider sees it (issue: hostile input, case 8) --------------------------
+
+
+class Stopwatch:
+    """The fake provider as the HttpClient, noting when (by the fake clock) each request reached it.
+
+    The clock's own record says how long pingcli slept; this says what the provider saw, which is what
+    RFC 8628 §3.5 is about: a poll sent before its sleep, or twice after one, shows here and not there.
+    """
+
+    def __init__(self, provider: FakeProvider) -> None:
+        self.provider = provider
+        self.polls: list[float] = []
+        self.authorized_at: float | None = None
+        self.device_answer: dict | None = None
+
+    def request(self, method, url, *, endpoint, form=None, headers=None):
+        path = urlsplit(url).path
+        if path == "/token" and (form or {}).get("grant_type") == device_code.GRANT_TYPE:
+            self.polls.append(self.provider.clock.now())
+        response = self.provider.request(method, url, endpoint=endpoint, form=form, headers=headers)
+        if path == "/device_authorization":
+            self.authorized_at = self.provider.clock.now()
+            self.device_answer = json.loads(response.body)
+        return response
+
+
+def timed(world) -> tuple[Stopwatch, object]:
+    stopwatch = Stopwatch(world.provider)
+    return stopwatch, attrs.evolve(world.login(), http=stopwatch)
+
+
+def gaps(stopwatch: Stopwatch) -> list[float]:
+    times = [stopwatch.authorized_at, *stopwatch.polls]
+    return [later - earlier for earlier, later in zip(times, times[1:])]
+
+
+def test_pending_slow_down_slow_down_then_tokens_reach_the_provider_at_least_5_10_and_15_s_apart(world):
+    world.provider = FakeProvider(ISSUER, world.clock, device_interval=5)
+    world.console = Terminal(world.provider.approve_device)
+    world.provider.device_answers.extend(["authorization_pending", "slow_down", "slow_down"])
+    stopwatch, login = timed(world)
+    profile = device_profile()
+
+    result = login.one(profile, profile.service("demo"))
+
+    assert stopwatch.device_answer["interval"] == 5
+    first, *between = gaps(stopwatch)
+    assert first >= 5  # the first poll, one interval after the code was shown
+    assert len(between) == 3  # pending, slow_down, slow_down, then the tokens
+    for gap, at_least in zip(between, (5, 10, 15)):
+        assert at_least <= gap < at_least + 1, between
+    assert result.grant is GrantType.DEVICE_CODE and world.store.saved
+
+
+def test_a_missing_interval_means_polls_5_s_apart_as_the_provider_sees_them(world):
+    world.console = Terminal(world.provider.approve_device)
+    world.provider.device_answers.extend(["authorization_pending", "authorization_pending"])
+    stopwatch, login = timed(world)
+    profile = device_profile()
+
+    login.one(profile, profile.service("demo"))
+
+    assert "interval" not in stopwatch.device_answer
+    assert gaps(stopwatch) == [5, 5, 5]
+
+
+def run_pingcli(provider: FakeProvider, tmp_path, *argv: str) -> tuple[int, str, str]:
+    """The command in process, as a person runs it, with the fake provider and its fake clock behind it."""
+    out, err = io.StringIO(), io.StringIO()
+
+    def configure(container):
+        container.http.override(providers.Object(provider))
+        container.clock.override(providers.Object(provider.clock))
+
+    env = {
+        "PINGCLI_CONFIG": str(tmp_path / "config.toml"),
+        "PINGCLI_DATA_DIR": str(tmp_path / "data"),
+        "PINGCLI_CACHE_DIR": str(tmp_path / "cache"),
+        env_name("service.demo.issuer"): ISSUER,
+        env_name("service.demo.authentication.type"): "device_code",
+        env_name("service.demo.authentication.deviceCode.clientID"): "cli-public",
+        env_name("auth.storage.type"): "file_system",
+    }
+    code = main(list(argv), env, out, err, configure=configure)
+    return code, out.getvalue(), err.getvalue()
+
+
+def files_under(directory) -> list:
+    return [p for p in directory.rglob("*") if p.is_file()] if directory.exists() else []
+
+
+def test_expired_token_after_pending_answers_exits_5_saying_the_code_expired_and_polls_no_more(tmp_path):
+    provider = FakeProvider(ISSUER, FakeClock(), device_interval=5)
+    provider.device_answers.extend(["authorization_pending", "authorization_pending", "expired_token",
+                                    "authorization_pending"])  # there to be taken, were pingcli to poll again
+
+    code, out, err = run_pingcli(provider, tmp_path, "auth", "login")
+
+    assert code == 5, err
+    assert "pingcli: demo: the device code expired before the sign-in was completed\n" in err
+    assert "Traceback" not in err and out == ""
+    assert len(provider.requests_to("/token")) == 3
+    assert list(provider.device_answers) == ["authorization_pending"]
+    assert files_under(tmp_path / "data") == [] and files_under(tmp_path / "cache" / "locks") == []
+
+
+def test_a_code_valid_10_s_polled_every_5_s_while_always_pending_stops_by_itself_at_10_s(tmp_path):
+    provider = FakeProvider(ISSUER, FakeClock())
+    provider.queue_response("/device_authorization", json_response(200, {
+        "device_code": "dev-123", "user_code": "WXYZ-BCDF", "verification_uri": ISSUER + "/device",
+        "expires_in": 10, "interval": 5,
+    }))
+    for _ in range(20):  # a provider that always says pending
+        provider.queue_response("/token", json_response(400, {"error": "authorization_pending"}))
+    started = provider.clock.now()
+
+    code, _, err = run_pingcli(provider, tmp_path, "auth", "login")
+
+    assert code == 5, err
+    assert "the device code expired" in err and "Traceback" not in err
+    assert provider.clock.now() - started == pytest.approx(10, abs=0.5)  # stopped by itself, at about 10 s
+    assert len(provider.requests_to("/token")) == 2  # at 5 s and 10 s: none after the code expired
+    assert files_under(tmp_path / "data") == []
+
+
 # --- How polling ends without a sign-in ----------------------------------------------------
 
 
@@ -203,7 +334,7 @@ def test_polling_stops_by_itself_when_the_code_would_expire(world):
         sign_in(world)
 
     assert "the device code expired" in raised.value.message
-    assert 5 <= world.clock.now() - started <= 10
+    assert world.clock.now() - started == pytest.approx(10, abs=0.5)  # by itself, at about 10 s
     assert len(world.provider.requests_to("/token")) == 2
     assert world.store.saved == []
 

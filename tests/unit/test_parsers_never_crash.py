@@ -6,24 +6,38 @@ reads NaN, Infinity and integers of thousands of digits, so those are outside da
 
 import base64
 import contextlib
+import hashlib
+import io
 import json
+import math
+import tempfile
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
 
+from pingcli.adapters.codec import session_to_bytes
 from pingcli.adapters.config_toml import TomlConfigStore
 from pingcli.adapters.fakes import FakeProvider
 from pingcli.adapters.id_token import JwksIdTokenValidator
 from pingcli.adapters.oidc_discovery import DiscoveryClient
+from pingcli.adapters.session_stores import FileSessionStore, KeyringSessionStore
 from pingcli.domain.authorization_code import AuthorizationAttempt, Verdict, judge_callback
-from pingcli.domain.device_code import DeviceAuthorization
-from pingcli.domain.errors import PingcliError
+from pingcli.domain.client_auth import ClientAuth
+from pingcli.domain.device_code import DeviceAuthorization, Wait, next_step
+from pingcli.domain.errors import AuthorizationDenied, BadProviderResponse, PingcliError, ProviderUnreachable
 from pingcli.domain.identity import AuditIdentity
 from pingcli.domain.provider import HttpResponse, ProviderMetadata, read_json_object
 from pingcli.domain.settings import KEYS, env_name, resolve_profile
 from pingcli.domain.tokens import TokenSet
+from pingcli.domain.usecases.provider_calls import revoke
+from pingcli.entrypoints.cli_args import build_parser
+from pingcli.entrypoints.main import _http_timeout, main
+from tests.support.sessions import make_session
 
 ISSUER = "https://idp.example.test"
 NOW = 1_800_000_000.0
@@ -352,3 +366,250 @@ def test_any_configuration_file_loads_or_is_refused(scratch, content):
         active, profiles = TomlConfigStore(scratch).load()
         assert active is None or isinstance(active, str)
         assert all(isinstance(values, dict) for values in profiles.values())
+
+
+# --- Stored sessions and client secrets, as each store reads them back ------------------------------
+# The codec's own property is in test_codec.py; these go through the stores, which also set aside what
+# they cannot read, and check that a readable session belongs where it was found.
+
+REAL_BLOB = session_to_bytes(make_session())
+SESSION_FIELDS = [
+    ("version",), ("session",), ("session", "profile"), ("session", "service"), ("session", "grant"),
+    ("session", "tokens"), ("session", "tokens", "access_token"), ("session", "tokens", "expires_at"),
+    ("session", "tokens", "scope"), ("session", "identity", "amr"), ("session", "identity", "auth_time"),
+    ("session", "signed_in_at"), ("session", "expired"),
+]
+
+
+@st.composite
+def session_blobs(draw) -> bytes:
+    """What a store may find: the session as written, cut short, with one field changed or gone, or any bytes."""
+    shape = draw(st.integers(0, 3))
+    if shape == 0:
+        return draw(st.binary(max_size=300))
+    if shape == 1:
+        return REAL_BLOB[: draw(st.integers(0, len(REAL_BLOB)))]
+    envelope = json.loads(REAL_BLOB)
+    if shape == 2:
+        *parents, name = draw(st.sampled_from(SESSION_FIELDS))
+        holder = envelope
+        for parent in parents:
+            holder = holder[parent]
+        if draw(st.booleans()):
+            holder[name] = draw(json_values)
+        else:
+            del holder[name]
+    return json.dumps(envelope).encode()
+
+
+class _NotViable:
+    """A priority that keyring's own backend detection reads as "not suitable here", so it never picks the class."""
+
+    def __get__(self, instance, owner):
+        raise RuntimeError("a test stand-in")
+
+
+class MemoryKeyring(KeyringBackend):
+    """The keyring library's side of an OS keyring, in a dict: what the store reads is whatever is in it."""
+
+    priority = _NotViable()
+
+    def __init__(self, entries: dict[str, str]) -> None:
+        super().__init__()
+        self.entries = dict(entries)
+
+    def get_password(self, service, username):
+        return self.entries.get(username)
+
+    def set_password(self, service, username, password):
+        self.entries[username] = password
+
+    def delete_password(self, service, username):
+        if self.entries.pop(username, None) is None:
+            raise PasswordDeleteError("no such entry")
+
+
+@st.composite
+def keyring_entries(draw) -> dict[str, str]:
+    """The main entry and its chunks as a keyring may hold them: whole, chunked (checksum right or not), or junk."""
+    encoded = base64.b64encode(draw(session_blobs())).decode()
+    shape = draw(st.integers(0, 2))
+    if shape == 0:
+        return {"default/demo": draw(st.sampled_from([encoded, "{"]) | text)}
+    pieces = [encoded[i:i + 200] for i in range(0, len(encoded), 200)] or [""]
+    count = draw(st.sampled_from([len(pieces), len(pieces) + 1, 0, -1, 5000, "2"]))
+    digest = draw(st.sampled_from([hashlib.sha256(encoded.encode()).hexdigest(), "0" * 64]) | text)
+    entries = {f"default/demo#{i}": piece for i, piece in enumerate(pieces)}
+    if shape == 2:
+        entries.update(draw(st.dictionaries(st.sampled_from(["default/demo#0", "default/demo#1", "default/demo#9"]),
+                                            text, max_size=2)))
+    entries["default/demo"] = json.dumps({"pingcli-chunked": 1, "chunks": count, "sha256": digest})
+    return entries
+
+
+def assert_the_stored_session_or_nothing(load) -> None:
+    try:
+        session = load()
+    except PingcliError:
+        return
+    assert session is None or (session.profile, session.service) == ("default", "demo")
+
+
+@PROPERTY
+@given(blob=session_blobs())
+@example(blob=REAL_BLOB)
+@example(blob=b"")
+@example(blob=REAL_BLOB.replace(b'"version":1', b'"version":1e400'))
+def test_any_session_file_is_read_set_aside_or_refused(blob):
+    with tempfile.TemporaryDirectory() as directory:
+        store = FileSessionStore(Path(directory))
+        path = store.path_of("default", "demo")
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.write_bytes(blob)
+        path.chmod(0o600)
+        assert_the_stored_session_or_nothing(lambda: store.load("default", "demo"))
+
+
+@PROPERTY
+@given(blob=st.binary(max_size=200) | json_values.map(lambda v: json.dumps({"client_secret": v}).encode()))
+@example(blob=b'{"client_secret": ""}')
+def test_any_client_secret_file_is_read_or_refused(blob):
+    with tempfile.TemporaryDirectory() as directory:
+        store = FileSessionStore(Path(directory))
+        path = store.secret_path_of("default", "demo", "authorization_code")
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.write_bytes(blob)
+        path.chmod(0o600)
+        with contextlib.suppress(PingcliError):
+            secret = store.load_secret("default", "demo", "authorization_code")
+            assert isinstance(secret, str) and secret
+
+
+@PROPERTY
+@given(entries=keyring_entries())
+@example(entries={"default/demo": base64.b64encode(REAL_BLOB).decode()})
+@example(entries={"default/demo": '{"pingcli-chunked": 1, "chunks": 2, "sha256": "x"}', "default/demo#0": "QQ=="})
+def test_any_keyring_entry_is_read_set_aside_or_refused(entries):
+    store = KeyringSessionStore(MemoryKeyring(entries), timeout=10)
+    assert_the_stored_session_or_nothing(lambda: store.load("default", "demo"))
+
+
+@PROPERTY
+@given(main=text, chunks=st.lists(text, max_size=3))
+@example(main='{"pingcli-chunked": 1, "chunks": 1, "sha256": "0"}', chunks=["s3cr3t"])
+def test_any_keyring_client_secret_is_read_or_refused(main, chunks):
+    name = "default/demo/client-secret/authorization_code"
+    entries = {name: main, **{f"{name}#{i}": chunk for i, chunk in enumerate(chunks)}}
+    store = KeyringSessionStore(MemoryKeyring(entries), timeout=10)
+    with contextlib.suppress(PingcliError):
+        secret = store.load_secret("default", "demo", "authorization_code")
+        assert secret is None or isinstance(secret, str)
+
+
+# --- Error answers while polling for a device code (RFC 8628 §3.5) ----------------------------------
+
+POLLED = DeviceAuthorization.from_response(
+    {"device_code": "d", "user_code": "BCDF-GHJK", "verification_uri": ISSUER + "/device", "expires_in": 600,
+     "interval": 5},
+    NOW,
+)
+poll_errors = objects_with(
+    error=st.sampled_from(["authorization_pending", "slow_down", "expired_token", "access_denied", "invalid_grant"]),
+    error_description=text,
+)
+
+
+@PROPERTY
+@given(status=st.sampled_from([200, 400, 401, 429, 500]) | st.integers(100, 599),
+       body=poll_errors | json_values, interval=st.floats(1, 60), elapsed=st.floats(0, 700))
+@example(status=400, body={"error": "slow_down"}, interval=5.0, elapsed=590.0)
+@example(status=400, body={"error": ["authorization_pending"]}, interval=5.0, elapsed=0.0)
+def test_any_answer_to_a_device_poll_means_wait_tokens_or_a_pingcli_error(status, body, interval, elapsed):
+    response = HttpResponse(status, {"content-type": "application/json"}, json.dumps(body).encode())
+    try:
+        answer = read_json_object(response, "token endpoint")
+    except AuthorizationDenied as refusal:
+        answer = refusal
+    except PingcliError:
+        return
+    with contextlib.suppress(PingcliError):
+        step = next_step(POLLED, interval, answer, NOW + elapsed)
+        if isinstance(step, Wait):
+            assert step.seconds >= interval  # never faster than told (§3.5)
+            assert NOW + elapsed + step.seconds <= POLLED.expires_at  # and never past the code's life
+
+
+# --- Answers from the revocation endpoint (RFC 7009) ----------------------------------------------------
+
+REVOCABLE = ProviderMetadata.from_document(
+    {"issuer": ISSUER, "token_endpoint": ISSUER + "/token", "revocation_endpoint": ISSUER + "/revoke"}, ISSUER
+)
+HELD = TokenSet("at-0123456789", "Bearer", NOW, NOW + 3600, ("openid",), refresh_token="rt-0123456789")
+
+
+class Answers:
+    """An HttpClient that gives these answers in turn; an exception in the list is raised instead."""
+
+    def __init__(self, answers) -> None:
+        self.answers = list(answers)
+
+    def request(self, method, url, *, endpoint, form=None, headers=None):
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+failures = st.sampled_from([
+    ProviderUnreachable("revocation endpoint", ISSUER + "/revoke", "timed out after 30 s"),
+    BadProviderResponse("revocation endpoint", "the response is larger than 1 MiB"),
+])
+
+
+@PROPERTY
+@given(answers=st.lists(responses | failures, min_size=2, max_size=2))
+@example(answers=[HttpResponse(200, {"content-type": "text/html"}, b"<p>ok?"), HttpResponse(200, {}, b"")])
+def test_any_answer_from_the_revocation_endpoint_is_revoked_or_a_failure_and_never_raises(answers):
+    result = revoke(Answers(answers), REVOCABLE, HELD, ClientAuth("cli-public"))
+
+    assert result == "revoked" or result.startswith("failed: ")
+    fine = all(isinstance(a, HttpResponse) and a.status == 200 for a in answers)
+    assert (result == "revoked") == fine  # a 200 is success whatever its body (§2.2); anything else is not
+    assert "at-0123456789" not in result and "rt-0123456789" not in result
+
+
+# --- What a person types: PINGCLI_HTTP_TIMEOUT and --timeout ------------------------------------------
+
+
+@PROPERTY
+@given(raw=text | st.sampled_from(["nan", "inf", "-1", "0", "1e9", "10,30", "1,2,3", ",", " 5 ", "1e400"]))
+@example(raw="nan")
+@example(raw="10,nan")
+def test_any_http_timeout_setting_is_read_as_seconds_or_is_a_usage_error(raw):
+    with contextlib.suppress(PingcliError):
+        connect, read = _http_timeout({"PINGCLI_HTTP_TIMEOUT": raw})
+        assert 0 < connect <= 3600 and 0 < read <= 3600
+
+
+@PROPERTY
+@given(raw=text | st.sampled_from(["nan", "inf", "-inf", "0", "-1", "1e400", "3", "0.5", " 7 ", "1_0"]))
+@example(raw="nan")  # before the fix: reached the wait loop and ended in "unexpected error" (exit 1)
+@example(raw="inf")  # likewise: int(inf) in the "Waiting up to" line
+def test_any_login_timeout_on_the_command_line_is_a_positive_number_or_a_usage_error(raw):
+    with contextlib.redirect_stderr(io.StringIO()):
+        try:
+            args = build_parser().parse_args(["auth", "login", "--timeout", raw])
+        except SystemExit as exit_:
+            assert exit_.code == 2
+            return
+    assert math.isfinite(args.timeout) and args.timeout > 0
+
+
+@pytest.mark.parametrize("raw", ["nan", "inf", "-inf", "0", "-3"])
+def test_a_login_timeout_that_is_no_number_of_seconds_is_exit_2_before_anything_happens(raw, capsys):
+    code = main(["auth", "login", f"--timeout={raw}"], {"PINGCLI_CONFIG": "/nonexistent/config.toml"},
+                io.StringIO(), io.StringIO())
+
+    usage = capsys.readouterr().err  # argparse reports usage errors on the process's own stderr
+    assert code == 2
+    assert f"argument --timeout: {raw!r} is not a positive number of seconds" in usage and "Traceback" not in usage
