@@ -42,11 +42,23 @@ def _strict(kind: type, *, also: tuple[type, ...] = ()) -> Any:
     return hook
 
 
-def _finite_float(value: Any, _: Any) -> float:
-    number = _strict(float, also=(int,))(value, _)
-    if not math.isfinite(number):
-        raise ValueError("expected a finite number")
-    return number
+# Every number a Session holds is a time in seconds since the epoch (received_at, expires_at, signed_in_at,
+# auth_time). One beyond about the year 5000 is a hand edit or junk, and would overflow any date made of it.
+_TIME_LIMIT = 1e11
+
+
+def _time(kind: type) -> Any:
+    strict = _strict(kind, also=(int,) if kind is float else ())
+
+    def hook(value: Any, _: Any) -> Any:
+        number = strict(value, _)
+        if isinstance(number, float) and not math.isfinite(number):
+            raise ValueError("expected a finite number")
+        if abs(number) >= _TIME_LIMIT:  # an int is compared exactly: no float conversion to overflow
+            raise ValueError("expected a time in seconds since 1970, before the year 5000")
+        return number
+
+    return hook
 
 
 def _string_tuple(value: Any, _: Any) -> tuple[str, ...]:
@@ -59,8 +71,8 @@ def _make_converter() -> cattrs.preconf.json.JsonConverter:
     converter = cattrs.preconf.json.make_converter(forbid_extra_keys=True)
     converter.register_structure_hook(str, _strict(str))
     converter.register_structure_hook(bool, _strict(bool))
-    converter.register_structure_hook(int, _strict(int))
-    converter.register_structure_hook(float, _finite_float)
+    converter.register_structure_hook(int, _time(int))
+    converter.register_structure_hook(float, _time(float))
     converter.register_structure_hook_func(lambda kind: kind == tuple[str, ...], _string_tuple)
     return converter
 

@@ -30,14 +30,24 @@ def _flatten(table: Any, prefix: str = "") -> dict[str, Any]:
 
 
 class TomlConfigStore:
-    def __init__(self, path: Path) -> None:
+    """`required_by`: the option or variable that named the file ("--config"); a file so named must exist."""
+
+    def __init__(self, path: Path, required_by: str | None = None) -> None:
         self.path = path
         self.location = str(path)
+        self.required_by = required_by
 
     def _read(self) -> tomlkit.TOMLDocument:
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
+            if self.required_by:
+                # A mistyped path would otherwise read as an empty configuration: "no services", not the error.
+                raise ConfigError(
+                    f"the configuration file {self.path} (from {self.required_by}) does not exist",
+                    f"check the path given in {self.required_by}; `pingcli config set KEY=VALUE` or "
+                    "`pingcli config profiles create NAME` with it creates the file",
+                ) from None
             return tomlkit.document()
         except (OSError, UnicodeDecodeError) as error:
             raise ConfigError(
@@ -60,12 +70,16 @@ class TomlConfigStore:
         return document
 
     def _write(self, document: tomlkit.TOMLDocument) -> None:
+        # A link (a dotfiles repository's) stays a link: the file it points to is replaced, in its own directory.
+        target = Path(os.path.realpath(self.path)) if self.path.is_symlink() else self.path
+        existed = target.exists()
         try:
-            write_private(self.path, tomlkit.dumps(document).encode("utf-8"))
+            write_private(target, tomlkit.dumps(document).encode("utf-8"))
         except OSError as error:
             raise ConfigError(
                 f"cannot write the configuration file {self.path}: {error.strerror or error}",
-                "free some space or fix the permissions; the previous file is unchanged",
+                "free some space or fix the permissions; "
+                + ("the previous file is unchanged" if existed else "nothing was written"),
             ) from None
 
     def load(self) -> tuple[str | None, dict[str, dict[str, Any]]]:

@@ -15,6 +15,16 @@ def printable(text: object, limit: int = 300) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
+def revocation_fate(tokens: str, revoked: str, plural: bool = True) -> str:
+    """What a revocation (RFC 7009) of `tokens` came to, from its outcome: "revoked", "no_endpoint", "failed: …"."""
+    if revoked == "revoked":
+        return f"{tokens} {'were' if plural else 'was'} revoked at the provider"
+    if revoked == "no_endpoint":
+        return f"the provider offers no revocation: {tokens} {'stay' if plural else 'stays'} valid there until " \
+               f"{'they expire' if plural else 'it expires'}"
+    return f"{tokens} could not be revoked at the provider ({revoked.removeprefix('failed: ')})"
+
+
 class Outcome(enum.Enum):
     """What kind of failure an error is; the entrypoint maps each to a documented exit code."""
 
@@ -143,6 +153,38 @@ class SignedInButNotStored(StorageUnavailable):
             + (" (the tokens were revoked at the provider: none is left valid)" if revoked
                else " (the tokens could not be revoked at the provider; they expire by themselves)"),
         )
+        self.backend = cause.backend
+        self.reason = cause.reason
+
+
+class SignInNotStarted(StorageUnavailable):
+    """The store cannot even be read: found out before the browser opens or anything reaches the provider."""
+
+    def __init__(self, cause: StorageUnavailable) -> None:
+        PingcliError.__init__(
+            self, f"{cause.message}; the sign-in was not started, as its tokens could not be kept", cause.hint
+        )
+        self.backend = cause.backend
+        self.reason = cause.reason
+
+
+class RefreshedButNotStored(StorageUnavailable):
+    """A refresh the provider answered, whose tokens the store refused (a full disk): nothing was handed out."""
+
+    def __init__(self, service: str, cause: StorageUnavailable, rotated: bool, revoked: str) -> None:
+        if rotated:
+            what = f"the provider issued new tokens for {service}, but they could not be kept"
+            # A rotating provider has ended the stored refresh token with this very request.
+            consequence = "the stored session is probably no longer usable (this refresh used up its refresh token)"
+            tokens = "the new tokens"
+            hint = f"{cause.hint}; then sign in again: pingcli auth login --service {service}"
+        else:
+            what = f"the provider issued a new access token for {service}, but it could not be kept"
+            consequence = "the stored session still holds its refresh token"
+            tokens = "the new access token"
+            hint = cause.hint
+        fate = revocation_fate(tokens, revoked, plural=rotated)
+        PingcliError.__init__(self, f"{what}: {cause.message}; {consequence}; {fate}", hint)
         self.backend = cause.backend
         self.reason = cause.reason
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from .errors import BadProviderResponse, SignInFailed
+from .errors import BadProviderResponse, SignInFailed, printable
 
 PROFILE_CLAIMS = ("preferred_username", "name", "email")
 
@@ -65,11 +65,21 @@ class AuditIdentity:
     def used_mfa(self) -> bool:
         return "mfa" in self.amr
 
+    @property
+    def methods(self) -> str:
+        """`amr` for a person to read: "pwd, otp", or "no amr" when the provider named none."""
+        return ", ".join(self.amr) or "no amr"
+
+    def meets_mfa(self, acr_values: str | None) -> bool:
+        """RFC 8176 `mfa` in amr, or an acr among those pingcli asked for (acr_values)."""
+        return self.used_mfa or bool(acr_values and self.acr in acr_values.split())
+
     def check_mfa(self, acr_values: str | None) -> None:
         """pingcli asks for MFA (acr_values) and then checks the ID token shows it (RFC 8176 `mfa`)."""
-        if self.used_mfa or (acr_values and self.acr in acr_values.split()):
+        if self.meets_mfa(acr_values):
             return
         raise SignInFailed(
-            f"the sign-in did not use multi-factor authentication (amr {list(self.amr)}, acr {self.acr!r})",
+            f"the sign-in did not use multi-factor authentication (amr {printable(self.methods)}, "
+            f"acr {printable(self.acr or 'none')})",
             "sign in again and complete the second factor; the service requires it (requireMFA=true)",
         )

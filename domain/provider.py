@@ -108,7 +108,14 @@ def read_json_object(response: HttpResponse, endpoint: str) -> dict[str, Any]:
             parsed["error"], description if isinstance(description, str) else None, f"the {endpoint}"
         )
     if response.status >= 400:
-        raise BadProviderResponse(endpoint, f"HTTP {response.status}")
+        refused = BadProviderResponse(endpoint, f"HTTP {response.status}")
+        if endpoint == "discovery document" and response.status in (404, 410):
+            # Nothing at the issuer's well-known address: the issuer URL is wrong, waiting will not help.
+            refused.hint = (
+                "the issuer URL is probably wrong (there is no discovery document under it): "
+                "check service.NAME.issuer (pingcli config get service.NAME.issuer)"
+            )
+        raise refused
     if response.status in (301, 302, 303, 307, 308):
         # The HttpClient follows no redirects: a provider's endpoints answer where discovery says they are.
         location = response.headers.get("location")

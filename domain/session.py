@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 from .identity import AuditIdentity
-from .settings import GrantType
+from .settings import GrantType, ServiceSettings
 from .tokens import TokenSet
 
 
@@ -21,6 +21,43 @@ class Session:
     signed_in_at: float
     # Set when the provider rejected the refresh token; the identity stays for `auth status`.
     expired: bool = False
+
+
+@attrs.frozen
+class NotForThisService:
+    """Why a stored session must not be used for the service as its settings now stand."""
+
+    state: str  # "other_issuer", "other_client", "mfa_missing"
+    reason: str
+
+
+def unusable_under(session: Session, settings: ServiceSettings) -> NotForThisService | None:
+    """None when the session is one the service's settings still name; else why not.
+
+    A service pointed at another issuer or client must not keep getting the old provider's tokens, and a
+    requireMFA switched on after a password-only sign-in must not be met by that sign-in.
+    """
+    if settings.issuer and session.issuer != settings.issuer:
+        return NotForThisService(
+            "other_issuer",
+            f"the stored session is for issuer {session.issuer}, but the profile names {settings.issuer}",
+        )
+    if session.grant is GrantType.AUTHORIZATION_CODE:
+        client_id, key = settings.authorization_code.client_id, "authorizationCode.clientID"
+    else:
+        client_id, key = settings.device_code.client_id, "deviceCode.clientID"
+    if client_id and session.client_id != client_id:
+        return NotForThisService(
+            "other_client",
+            f"the stored session is for client ID {session.client_id}, but the profile names {client_id} ({key})",
+        )
+    if settings.require_mfa and not session.identity.meets_mfa(settings.acr_values):
+        return NotForThisService(
+            "mfa_missing",
+            "the stored session does not meet the service's multi-factor requirement (requireMFA=true): "
+            f"it was authenticated by {session.identity.methods}",
+        )
+    return None
 
 
 def login_lock(profile: str, service: str) -> str:

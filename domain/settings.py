@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -230,7 +230,26 @@ def parse_value(name: str, raw: str) -> Any:
     try:
         return key.parse(str(raw))
     except ValueError as error:
+        if key.secret:  # never echoed, and never suggested on a command line, where shell history keeps it
+            raise ConfigError(
+                f"{name} is not valid: {error}",
+                f"give it on standard input (pingcli config set {name} < FILE, or type it when asked), "
+                f"or in the environment: {env_name(name)}",
+            ) from None
         raise ConfigError(f"{name}={raw!r} is not valid: {error}", f"pingcli config set {name}=VALUE") from None
+
+
+def parse_env_value(name: str, variable: str, raw: str) -> Any:
+    """A key's value given in the environment: a bad one is fixed in the variable, not with `config set`."""
+    key, _ = find_key(name)
+    try:
+        return key.parse(str(raw))
+    except ValueError as error:
+        raise ConfigError(f"{variable} is not valid: {error}", env_hint(variable)) from None
+
+
+def env_hint(variable: str) -> str:
+    return f"fix the environment variable {variable}, or unset it: unset {variable}"
 
 
 def env_name(name: str) -> str:
@@ -238,6 +257,42 @@ def env_name(name: str) -> str:
     words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
     words = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", words)
     return "PINGCLI_" + re.sub(r"[^A-Za-z0-9]+", "_", words).upper()
+
+
+def service_env_form(service: str) -> str:
+    """How a service is spelt in its variables: `my-svc`, `my_svc` and `MY_SVC` are all MY_SVC."""
+    return re.sub(r"[^A-Za-z0-9]", "_", service).upper()
+
+
+def env_twin(service: str, others: Iterable[str]) -> str | None:
+    """Another service name that would read the same PINGCLI_SERVICE_<NAME>_* variables, if any."""
+    form = service_env_form(service)
+    return next((other for other in sorted(others) if other != service and service_env_form(other) == form), None)
+
+
+def env_twins_error(service: str, twin: str, profile: str) -> ConfigError:
+    return ConfigError(
+        f"services {min(service, twin)!r} and {max(service, twin)!r} of profile {profile!r} would both read the "
+        f"environment variables PINGCLI_SERVICE_{service_env_form(service)}_*",
+        f"keep one of them: pingcli --profile {profile} config unset service.{max(service, twin)}.KEY for each of "
+        f"its keys (see pingcli config profiles show {profile}), then set them again under a name of its own",
+    )
+
+
+def is_known_key(name: str) -> bool:
+    """Whether `name` is a key of the registry (a configuration file may hold keys of other versions, or typos)."""
+    try:
+        find_key(name)
+    except ConfigError:
+        return False
+    return True
+
+
+def is_setting_variable(variable: str) -> bool:
+    """Whether `variable` is the environment name of a configuration key (PINGCLI_SERVICE_<NAME>_... included)."""
+    if any(variable == env_name(key.pattern) for key in KEYS if not key.per_service):
+        return True
+    return bool(_env_service_values({variable: ""}, set()))
 
 
 @attrs.frozen
@@ -343,7 +398,7 @@ def _env_service_values(env: Mapping[str, str], known: set[str]) -> dict[str, st
     otherwise it defines a new service named in lower case.
     """
     found: dict[str, str] = {}
-    by_env_form = {re.sub(r"[^A-Za-z0-9]", "_", name).upper(): name for name in sorted(known)}
+    by_env_form = {service_env_form(name): name for name in sorted(known)}
     suffixes = {env_name("x." + key.suffix).removeprefix("PINGCLI_X_"): key for key in KEYS if key.per_service}
     for variable, value in env.items():
         if not variable.startswith("PINGCLI_SERVICE_"):
@@ -364,6 +419,10 @@ def resolve_profile(name: str, stored: Mapping[str, Any], env: Mapping[str, str]
     """
     raw: dict[str, Any] = dict(stored)
     known = {n.split(".")[1] for n in raw if n.startswith("service.") and n.count(".") >= 2}
+    for service in sorted(known):
+        twin = env_twin(service, known)
+        if twin is not None:
+            raise env_twins_error(service, twin, name)
     env_values = _env_service_values(env, known)
     for key in KEYS:
         if not key.per_service and env_name(key.pattern) in env:
@@ -382,8 +441,13 @@ def resolve_profile(name: str, stored: Mapping[str, Any], env: Mapping[str, str]
         try:
             return key.parse(str(given).lower() if isinstance(given, bool) else str(given))
         except ValueError as error:
-            where = env_name(name) if source == "environment" else f"{name} in profile {name_!r}"
-            raise ConfigError(f"{where} is not valid: {error}", f"pingcli config set {name}=VALUE") from None
+            if source == "environment":
+                variable = env_name(name)
+                raise ConfigError(f"{variable} is not valid: {error}", env_hint(variable)) from None
+            raise ConfigError(
+                f"{name} in profile {name_!r} is not valid: {error}",
+                f"pingcli --profile {name_} config set {name}=VALUE",
+            ) from None
 
     def secret(name: str) -> ClientSecret | None:
         if name in env_values:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 
 EXIT_CODES = """\
 exit codes:
@@ -28,6 +29,25 @@ def _seconds(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
     return value
+
+
+class _Version(argparse.Action):
+    """--version: read from the installed package's metadata when asked, so --help stays as fast as ever."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print pingcli's version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: object, values: object,
+                 option_string: str | None = None) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("pingcli")
+        except PackageNotFoundError:
+            found = "unknown (not installed as a package)"
+        sys.stdout.write(f"pingcli {found}\n")
+        parser.exit()
 
 
 def _globals(suppress: bool) -> argparse.ArgumentParser:
@@ -57,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[_globals(suppress=False)],
     )
+    parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     auth = commands.add_parser("auth", help="sign in, see who you are, sign out", parents=[common])
@@ -83,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     status = auth_commands.add_parser(
         "status", parents=[common], help="who you are signed in as, per service (never signs in)",
         description="Show, per service of the profile, whether you are signed in and as whom. "
-        "Exits 0 only when every service is signed in.",
+        "Exits 0 only when every service is signed in; 4 when the others' sessions expired, else 3.",
     )
     status.add_argument("--service", metavar="NAME", action="append", default=[], help="this service only")
 
@@ -91,8 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
         "logout", parents=[common], help="revoke and remove the stored tokens",
         description="Revoke the tokens at the provider (RFC 7009) and remove them from the store.",
     )
-    logout.add_argument("--service", metavar="NAME", action="append", default=[], help="this service only")
-    logout.add_argument("--all", action="store_true", help="every service of every profile")
+    which = logout.add_mutually_exclusive_group()
+    which.add_argument("--service", metavar="NAME", action="append", default=[], help="this service only")
+    which.add_argument("--all", action="store_true", help="every service of every profile")
 
     token = auth_commands.add_parser(
         "token", parents=[common], help="print a valid access token (refreshed when about to expire)",
@@ -103,8 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--service", metavar="NAME", action="append", default=[],
                        help="the service (needed when the profile has several)")
     token.add_argument("--refresh", action="store_true",
-                       help="the last token was refused (HTTP 401): refresh it whatever its expiry says; many "
-                       "callers at once still cause one refresh")
+                       help="the last token was refused (HTTP 401): get a new one from the provider whatever its "
+                       "expiry says, unless another pingcli got a new one in the last 10 s (that one is printed, so "
+                       "many callers at once cause one refresh)")
 
     config = commands.add_parser("config", help="read and change settings and profiles", parents=[common])
     config_commands = config.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -115,8 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
         "Changing auth.storage.type moves the profile's sessions and client secrets to the new store.",
     )
     setter.add_argument("assignment", metavar="KEY=VALUE")
-    setter.add_argument("value", nargs="?", metavar="VALUE", help=argparse.SUPPRESS)
-    getter = config_commands.add_parser("get", parents=[common], help="the effective value of KEY and its source")
+    # Taken only to be refused by name, all of them: argparse would name all but one.
+    setter.add_argument("extra", nargs="*", help=argparse.SUPPRESS)
+    getter = config_commands.add_parser(
+        "get", parents=[common], help="the effective value of KEY (stdout) and its source (stderr)",
+        description="Print the effective value of KEY on standard output and where it comes from (environment, "
+        "profile, default) on standard error; with --output json both, as one object. A key with no value (not "
+        "set and no default, or a service the profile does not have) prints nothing and exits 2.",
+    )
     getter.add_argument("key", metavar="KEY")
     getter.add_argument("--unmask", action="store_true", help="print a client secret instead of ********")
     unsetter = config_commands.add_parser("unset", parents=[common], help="remove KEY from the active profile")

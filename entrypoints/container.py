@@ -15,7 +15,7 @@ from pingcli.adapters.session_stores import FileSessionStore, KeyringSessionStor
 from pingcli.adapters.system_clock import SystemClock
 from pingcli.adapters.terminal import StreamConsole
 from pingcli.adapters.web_browser import NoBrowser, WebBrowser
-from pingcli.domain.usecases.config import Configuration
+from pingcli.domain.usecases.config import Configuration, DeleteProfile
 from pingcli.domain.usecases.login import Login
 from pingcli.domain.settings import StorageType
 from pingcli.domain.usecases.client_secrets import ClientSecrets
@@ -26,8 +26,8 @@ from pingcli.domain.usecases.token import GetToken, Refresher
 
 
 class Container(containers.DeclarativeContainer):
-    """`config` carries: env, config_path, sessions_dir, locks_dir, cache_dir, http_timeout, profile_flag,
-    storage_type, open_browser, trace, stderr."""
+    """`config` carries: env, config_path, config_required_by, sessions_dir, locks_dir, cache_dir, http_timeout,
+    profile_flag, storage_type, open_browser, trace, stderr."""
 
     config = providers.Configuration()
 
@@ -44,7 +44,7 @@ class Container(containers.DeclarativeContainer):
         system=providers.Singleton(WebBrowser),
         none=providers.Singleton(NoBrowser),
     )
-    config_store = providers.Singleton(TomlConfigStore, config.config_path)
+    config_store = providers.Singleton(TomlConfigStore, config.config_path, config.config_required_by)
     keyring_store = providers.Singleton(KeyringSessionStore)
     file_store = providers.Singleton(FileSessionStore, config.sessions_dir)
     memory_store = providers.Singleton(MemorySessionStore)
@@ -82,6 +82,7 @@ class Container(containers.DeclarativeContainer):
     token = providers.Factory(GetToken, refresher=refresher, store=session_store, login=login)
     logout = providers.Factory(Logout, http=http, metadata=discovery, store=session_store, locks=locks)
     client_secrets = providers.Factory(ClientSecrets, configuration=configuration, stores=session_stores)
+    delete_profile = providers.Factory(DeleteProfile, configuration=configuration, stores=session_stores)
     change_storage = providers.Factory(
         ChangeStorage,
         configuration=configuration,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 import traceback
@@ -63,14 +65,27 @@ def main(
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     parser = build_parser()
+    said = io.StringIO()
     try:
-        args = parser.parse_args(argv)
+        # argparse writes to sys.stdout/sys.stderr: its help, version and usage errors go to the given streams.
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(said):
+            args = parser.parse_args(argv)
     except SystemExit as exit_:
-        return int(exit_.code or 0)
+        stderr.write(said.getvalue())
+        code = int(exit_.code or 0)
+        if code and _json_requested(argv):
+            lines = said.getvalue().strip().splitlines() or ["bad usage"]
+            message = lines[-1].split(" error: ", 1)[-1]
+            _json_error(stdout, message, "see pingcli --help", code)
+        return code
+    stderr.write(said.getvalue())
+    as_json = args.output == "json"
     try:
         return _run(args, env, stdout, stderr, configure)
     except KeyboardInterrupt:
         stderr.write("pingcli: cancelled; nothing was stored\n")
+        if as_json:
+            _json_error(stdout, "cancelled; nothing was stored", None, 130)
         return 130
     except Exception as error:  # the last line of defence: a bug, said plainly
         from pingcli.domain.errors import PingcliError
@@ -79,6 +94,8 @@ def main(
 
         if isinstance(error, PingcliError):
             stderr.write(error_lines(error) + "\n")
+            if as_json:
+                _json_error(stdout, error.message, error.hint, exit_code(error))
             if args.debug:
                 traceback.print_exc(file=stderr)
             return int(exit_code(error))
@@ -89,7 +106,53 @@ def main(
                 f"pingcli: unexpected error ({type(error).__name__}); nothing was changed that was not complete\n"
                 "  run again with --debug to see where, and report it\n"
             )
+        if as_json:
+            _json_error(stdout, f"unexpected error ({type(error).__name__})", "run again with --debug and report it", 1)
         return 1
+
+
+def _json_requested(argv: list[str]) -> bool:
+    """--output json (or an abbreviation argparse accepts) in a command line argparse refused."""
+    for index, word in enumerate(argv):
+        name, sep, value = word.partition("=")
+        if len(name) >= 3 and "--output".startswith(name):
+            if (value if sep else (argv[index + 1] if index + 1 < len(argv) else "")) == "json":
+                return True
+    return False
+
+
+def _json_error(stdout: TextIO, message: str, hint: str | None, code: int) -> None:
+    """With --output json a failure is one JSON document on stdout too; stderr says it to the person as ever."""
+    from .render import dumps, error_json
+
+    stdout.write(dumps(error_json(message, hint, code)) + "\n")
+
+
+# Variables pingcli reads besides the settings' own (PINGCLI_ + a key in upper snake case). PINGCLI_TEST_*
+# belong to the test browsers pingcli starts, which inherit its environment.
+ENV_VARIABLES = {"PINGCLI_PROFILE", "PINGCLI_CONFIG", "PINGCLI_HTTP_TIMEOUT", "PINGCLI_DATA_DIR", "PINGCLI_CACHE_DIR"}
+
+
+def _warn_unknown(env: Mapping[str, str], configuration: Any, stderr: TextIO) -> None:
+    """Once per command: PINGCLI_* variables and file keys pingcli does not know, which it ignores."""
+    from pingcli.domain.errors import PingcliError
+    from pingcli.domain.settings import is_setting_variable
+
+    unknown = sorted(
+        name for name in env
+        if name.startswith("PINGCLI_") and name not in ENV_VARIABLES and not name.startswith("PINGCLI_TEST_")
+        and not is_setting_variable(name)
+    )
+    if unknown:
+        plural = "s" if len(unknown) > 1 else ""
+        stderr.write(f"pingcli: warning: unknown environment variable{plural}, ignored: {', '.join(unknown)}\n")
+    try:
+        keys = configuration.unknown_keys()
+    except PingcliError:
+        return  # an unreadable file: the command itself says so
+    for profile, key in keys:
+        stderr.write(f"pingcli: warning: unknown key {key} in profile {profile} of {configuration.store.location}: "
+                     "ignored (see pingcli config list-keys)\n")
 
 
 def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configure: Any) -> int:
@@ -97,6 +160,10 @@ def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configu
     from .render import ExitCode
 
     config_path, data_dir, cache_dir = _paths(env, args.config)
+    named_by = "--config" if args.config else ("PINGCLI_CONFIG" if env.get("PINGCLI_CONFIG") else None)
+    writes = args.command == "config" and (
+        args.action == "set" or (args.action == "profiles" and args.profile_action == "create")
+    )
     container = Container()
     container.config.from_dict(
         {
@@ -112,13 +179,16 @@ def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configu
             "browser": "none" if getattr(args, "no_browser", False) else "system",
             "trace": (lambda line: stderr.write(f"pingcli: {line}\n")) if args.verbose or args.debug else None,
             "stderr": stderr,
+            # A file named by --config or PINGCLI_CONFIG must exist, except for the commands that create it.
+            "config_required_by": None if writes else named_by,
         }
     )
     if configure is not None:
         configure(container)
     configuration = container.configuration()
+    _warn_unknown(env, configuration, stderr)
     if args.command == "config":
-        return _config(args, configuration, stdout, container)
+        return _config(args, configuration, stdout, container, stderr)
     profile = configuration.profile()
     container.config.storage_type.from_value(profile.storage.value)
     if args.action in ("login", "token", "logout"):
@@ -126,7 +196,7 @@ def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configu
     if args.action == "login":
         return _login(args, container, profile, stdout, stderr)
     if args.action == "status":
-        from .render import dumps, status_json, status_text
+        from .render import dumps, status_exit_code, status_json, status_text
 
         statuses = container.status()(profile, tuple(args.service))
         _notices(container, stderr)
@@ -134,34 +204,45 @@ def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configu
             stdout.write(dumps(status_json(profile.name, statuses)) + "\n")
         else:
             stdout.write(status_text(profile.name, statuses, container.clock().now()) + "\n")
-        return ExitCode.OK if statuses and all(s.signed_in for s in statuses) else ExitCode.NOT_SIGNED_IN
+        return status_exit_code(statuses)
     if args.action == "token":
         return _token(args, container, profile, stdout, stderr)
     if args.action == "logout":
         from pingcli.domain.errors import PingcliError
 
-        from .render import dumps, error_lines, exit_code, logout_json, logout_text
+        from .render import dumps, error_json, error_lines, exit_code, logout_json, logout_text
 
         failed: list[tuple[str, PingcliError]] = []
+        owners: list[str] | None = None  # with --all, the profile of each result
         if args.all:
-            results = []
+            results, owners = [], []
             for name in configuration.profiles()[0]:
                 # One profile's unusable store must neither keep the others signed in nor hide what was done.
                 try:
                     other = attrs.evolve(configuration, profile_flag=name).profile()
                     container.config.storage_type.from_value(other.storage.value)
                     other = container.client_secrets().fill(other)
-                    results += container.logout()(other, ())
+                    done = container.logout()(other, ())
+                    results += done
+                    owners += [name] * len(done)
                 except PingcliError as error:
                     failed.append((name, error))
                 _notices(container, stderr)
         else:
             results = container.logout()(profile, tuple(args.service))
             _notices(container, stderr)
-        stdout.write((dumps(logout_json(results)) if args.output == "json" else logout_text(results)) + "\n")
-        for result in results:  # signed out here either way; a provider that still honours the tokens is news
+        if args.output == "json":
+            document = logout_json(results, None if args.all else profile.name, owners)
+            if failed:
+                name, error = failed[0]
+                document.update(error_json(f"profile {name}: {error.message}", error.hint, exit_code(error)))
+            stdout.write(dumps(document) + "\n")
+        else:
+            stdout.write(logout_text(results, owners) + "\n")
+        for index, result in enumerate(results):  # signed out here either way; a provider still honouring them is news
             if result.revoked.startswith("failed"):
-                stderr.write(f"pingcli: warning: {result.service}: revocation at the provider {result.revoked}; "
+                where = f"{result.service} (profile {owners[index]})" if owners else result.service
+                stderr.write(f"pingcli: warning: {where}: revocation at the provider {result.revoked}; "
                              "the tokens were removed here and stay valid there until they expire\n")
         for name, error in failed:
             stderr.write(error_lines(error, f"profile {name}") + "\n")
@@ -170,7 +251,7 @@ def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configu
 
 
 def _token(args: Any, container: Any, profile: Any, stdout: TextIO, stderr: TextIO) -> int:
-    from .render import dumps, iso
+    from .render import dumps, iso, token_note
 
     services = args.service or sorted(profile.services)
     if len(services) != 1:
@@ -187,6 +268,9 @@ def _token(args: Any, container: Any, profile: Any, stdout: TextIO, stderr: Text
                             "scope": " ".join(token.scope)}) + "\n")
     else:
         stdout.write(token.token + "\n")
+    note = token_note(token)
+    if note:
+        stderr.write(note + "\n")
     return 0
 
 
@@ -200,7 +284,7 @@ def _login(args: Any, container: Any, profile: Any, stdout: TextIO, stderr: Text
     from pingcli.domain.settings import GrantType
     from pingcli.domain.usecases.login import ServiceFailed
 
-    from .render import ExitCode, dumps, error_lines, exit_code, login_json, login_text
+    from .render import ExitCode, dumps, error_lines, exit_code, login_json, login_text, login_warnings
 
     results = container.login().all(
         profile,
@@ -214,7 +298,7 @@ def _login(args: Any, container: Any, profile: Any, stdout: TextIO, stderr: Text
     _notices(container, stderr)
     failures = [r for r in results if isinstance(r, ServiceFailed)]
     if args.output == "json":
-        stdout.write(dumps(login_json(results)) + "\n")
+        stdout.write(dumps(login_json(results, profile.name)) + "\n")
         for failure in failures:
             stderr.write(error_lines(failure.error, failure.service) + "\n")
     else:
@@ -223,6 +307,8 @@ def _login(args: Any, container: Any, profile: Any, stdout: TextIO, stderr: Text
             stdout.write(login_text(successes) + "\n")
         for failure in failures:
             stderr.write(error_lines(failure.error, failure.service) + "\n")
+    for warning in login_warnings(results):
+        stderr.write(warning + "\n")
     return int(exit_code(failures[0].error)) if failures else int(ExitCode.OK)
 
 
@@ -249,24 +335,29 @@ def _change_storage(container: Any, raw: str | None, stdout: TextIO, stderr: Tex
     return 0
 
 
-def _config(args: Any, configuration: Any, stdout: TextIO, container: Any) -> int:
+def _config(args: Any, configuration: Any, stdout: TextIO, container: Any, stderr: TextIO) -> int:
+    from pingcli.domain.errors import ConfigError
     from pingcli.domain.settings import secret_of
 
-    from .render import dumps
+    from .render import dumps, setting_text
 
     as_json = args.output == "json"
-    stderr = container.config.stderr()
     if args.action == "set":
         key, sep, raw = args.assignment.partition("=")
         key = key.strip()
+        if args.extra:
+            # One setting per command; a word after a client secret key may be the secret: never echoed.
+            extra = (f"{len(args.extra)} more (not shown: they may hold the secret)" if secret_of(key) is not None
+                     else ", ".join(repr(word) for word in args.extra))
+            raise ConfigError(
+                f"config set takes one KEY=VALUE; unexpected: {extra}; nothing was changed",
+                "one setting per command: pingcli config set KEY=VALUE (a client secret: pingcli config set KEY, "
+                "then give it on standard input)",
+            )
         if not sep:
-            if args.value is not None:
-                raw = args.value
-            elif secret_of(key) is not None:
+            if secret_of(key) is not None:
                 raw = _read_secret(key, stderr)
             else:
-                from pingcli.domain.errors import ConfigError
-
                 raise ConfigError(f"expected KEY=VALUE, got {args.assignment!r}", "pingcli config set KEY=VALUE")
         if secret_of(key) is not None:
             done = container.client_secrets().set(key, raw)
@@ -280,55 +371,92 @@ def _config(args: Any, configuration: Any, stdout: TextIO, container: Any) -> in
         if key == "auth.storage.type":
             return _change_storage(container, raw, stdout, stderr, as_json)
         value = configuration.set(key, raw)
-        stdout.write((dumps({"key": key, "value": value}) if as_json else f"{key} = {value}") + "\n")
-    elif args.action == "get" and secret_of(args.key) is not None:
-        shown = container.client_secrets().get(args.key, unmask=args.unmask)
-        if as_json:
-            stdout.write(dumps({"key": args.key, "value": shown.value, "source": shown.source}) + "\n")
-        else:
-            stdout.write(("" if shown.value is None else shown.value) + "\n")
-    elif args.action == "unset" and args.key == "auth.storage.type":
-        return _change_storage(container, None, stdout, stderr, as_json)
-    elif args.action == "unset" and secret_of(args.key) is not None:
-        removed = container.client_secrets().unset(args.key)
-        stdout.write(f"{args.key} {'removed (from the token store too)' if removed else 'was not set'}\n")
+        stdout.write((dumps({"key": key, "value": value}) if as_json else f"{key} = {setting_text(value)}") + "\n")
     elif args.action == "get":
-        value, source = configuration.get(args.key)
+        if secret_of(args.key) is not None:
+            secret = container.client_secrets().get(args.key, unmask=args.unmask)
+            value, source = secret.value, secret.source
+        else:
+            value, source = configuration.get(args.key)
+        if value is None:
+            raise _not_set(args.key, configuration)
         if as_json:
             stdout.write(dumps({"key": args.key, "value": value, "source": source}) + "\n")
-        else:
-            stdout.write(("" if value is None else str(value)) + "\n")
+        else:  # the value alone on stdout, for $(pingcli config get KEY); where it came from beside it
+            stdout.write(setting_text(value) + "\n")
+            stderr.write(f"source: {source}\n")
+    elif args.action == "unset" and args.key == "auth.storage.type":
+        return _change_storage(container, None, stdout, stderr, as_json)
     elif args.action == "unset":
-        removed = configuration.unset(args.key)
-        stdout.write(f"{args.key} {'removed' if removed else 'was not set'}\n")
+        if secret_of(args.key) is not None:
+            removed = container.client_secrets().unset(args.key)
+            done = "removed (from the token store too)"
+        else:
+            removed = configuration.unset(args.key)
+            done = "removed"
+        if as_json:
+            stdout.write(dumps({"key": args.key, "removed": removed}) + "\n")
+        else:
+            stdout.write(f"{args.key} {done if removed else 'was not set'}\n")
     elif args.action == "list-keys":
         keys = configuration.keys()
         if as_json:
             stdout.write(dumps([{"key": k.pattern, "default": k.default, "help": k.help} for k in keys]) + "\n")
         else:
             for k in keys:
-                default = "" if k.default is None else f" (default: {k.default})"
+                default = "" if k.default is None else f" (default: {setting_text(k.default)})"
                 stdout.write(f"{k.pattern}{default}\n    {k.help}\n")
     elif args.action == "profiles":
-        _profiles(args, configuration, stdout, as_json, container)
+        _profiles(args, configuration, stdout, as_json, container, stderr)
     return 0
 
 
-def _profiles(args: Any, configuration: Any, stdout: TextIO, as_json: bool, container: Any) -> None:
-    from .render import dumps
+def _not_set(key: str, configuration: Any) -> Exception:
+    """`config get` of a key with no value (unset, no default): exit 2 with nothing on stdout, not an empty line."""
+    from pingcli.domain.errors import ConfigError
+    from pingcli.domain.settings import find_key, secret_of
+
+    _, service = find_key(key)
+    profile = configuration.profile()
+    if service is not None and service not in profile.services:
+        known = ", ".join(sorted(profile.services)) or "none"
+        why = f"profile {profile.name!r} has no service {service!r} (configured: {known})"
+    else:
+        why = f"it has no value in profile {profile.name!r} and no default"
+    how = (f"pingcli config set {key} (reads it from standard input)" if secret_of(key) is not None
+           else f"pingcli config set {key}=VALUE")
+    return ConfigError(f"{key} is not set: {why}", how)
+
+
+def _profiles(args: Any, configuration: Any, stdout: TextIO, as_json: bool, container: Any, stderr: TextIO) -> None:
+    from pingcli.domain.settings import is_known_key
+
+    from .render import dumps, setting_text
 
     action = args.profile_action
     if action == "create":
         configuration.create(args.name)
-        stdout.write(f"profile {args.name} created\n")
+        stdout.write(dumps({"profile": args.name, "created": True}) + "\n" if as_json
+                     else f"profile {args.name} created\n")
     elif action == "delete":
-        configuration.delete(args.name)
-        stdout.write(f"profile {args.name} deleted\n")
+        deleted = container.delete_profile()(args.name)
+        for place in deleted.unchecked:
+            stderr.write(f"pingcli: warning: could not look into {place}: whatever profile {args.name} kept there "
+                         "is left there\n")
+        stdout.write(dumps({"profile": args.name, "deleted": True}) + "\n" if as_json
+                     else f"profile {args.name} deleted\n")
     elif action == "use":
         configuration.use(args.name)
-        stdout.write(f"profile {args.name} is now active\n")
+        stdout.write(dumps({"profile": args.name, "active": True}) + "\n" if as_json
+                     else f"profile {args.name} is now active\n")
     elif action == "list":
         names, active = configuration.profiles()
+        if active not in names:
+            source = configuration.active().source
+            named = {"flag": "--profile", "environment": "PINGCLI_PROFILE"}.get(
+                source, f"activeProfile in {configuration.store.location}")
+            stderr.write(f"pingcli: warning: the active profile {active!r} (from {named}) does not exist\n"
+                         f"  create it (pingcli config profiles create {active}) or choose one of these\n")
         if as_json:
             stdout.write(dumps({"active": active, "profiles": names}) + "\n")
         else:
@@ -341,7 +469,8 @@ def _profiles(args: Any, configuration: Any, stdout: TextIO, as_json: bool, cont
         else:
             stdout.write(f"profile {name}\n")
             for key, value in values.items():
-                stdout.write(f"  {key} = {value}\n")
+                unknown = "" if is_known_key(key) else "  (unknown key: ignored)"
+                stdout.write(f"  {key} = {setting_text(value)}{unknown}\n")
 
 
 def run() -> None:

@@ -8,11 +8,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
+
 from pingcli.domain.errors import Outcome, PingcliError, printable
 from pingcli.domain.identity import AuditIdentity
 from pingcli.domain.usecases.login import ServiceFailed, SignedIn
 from pingcli.domain.usecases.logout import SignedOut
 from pingcli.domain.usecases.status import ServiceStatus
+from pingcli.domain.usecases.token import AccessToken
 from pingcli.domain.usecases.storage_migration import StorageChange
 
 
@@ -44,20 +47,43 @@ def exit_code(error: PingcliError) -> ExitCode:
     return _BY_OUTCOME[error.outcome]
 
 
+def hint_of(error: PingcliError, service: str | None = None) -> str | None:
+    """The error's hint, with the service filled in where it says `service.NAME.` and the service is known."""
+    if error.hint and service:
+        return error.hint.replace("service.NAME.", f"service.{service}.")
+    return error.hint
+
+
 def error_lines(error: PingcliError, service: str | None = None) -> str:
     where = f"{service}: " if service else ""
     text = f"pingcli: {where}{printable(error.message, 2000)}"
-    if error.hint:
-        text += f"\n  {printable(error.hint, 2000)}"
+    hint = hint_of(error, service)
+    if hint:
+        text += f"\n  {printable(hint, 2000)}"
     return text
+
+
+def error_json(message: str, hint: str | None, code: int) -> dict[str, Any]:
+    """`--output json` of a command that failed: the same message and hint as on stderr, and the exit code."""
+    return {"error": {"message": message, "hint": hint, "exit_code": int(code)}}
+
+
+def setting_text(value: Any) -> str:
+    """A setting's value as the TOML file spells it: booleans are true and false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def iso(seconds: float | None) -> str | None:
     if seconds is None:
         return None
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat(timespec="seconds").replace(
-        "+00:00", "Z"
-    )
+    try:
+        return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat(timespec="seconds").replace(
+            "+00:00", "Z"
+        )
+    except (OverflowError, OSError, ValueError):  # a time no date can hold: said, never a crash
+        return f"not a valid time ({seconds!r})"
 
 
 def relative(seconds: float) -> str:
@@ -118,22 +144,45 @@ def login_text(results: Sequence[SignedIn | ServiceFailed]) -> str:
         lines.append(f"  issuer {identity.issuer}, subject {printable(identity.sub)}, authenticated by {_how(identity)}")
         if result.persisted:
             lines.append(f"  tokens stored in {result.stored_in}")
+        elif result.revoked == "revoked":
+            lines.append("  tokens were not stored (auth.storage.type=none); they were revoked at the provider "
+                         "(refresh token, then access token), so none of them is valid any more")
+        elif result.revoked == "no_endpoint":
+            lines.append("  tokens were not stored (auth.storage.type=none); the provider offers no revocation, so "
+                         "they stay valid there until they expire")
+        elif result.revoked is not None:
+            lines.append("  tokens were not stored (auth.storage.type=none); revoking them at the provider failed "
+                         f"({printable(result.revoked.removeprefix('failed: '))}), so they stay valid there until "
+                         "they expire")
         else:
-            lines.append("  tokens were not stored (auth.storage.type=none): they end with this command")
+            lines.append("  tokens were not stored (auth.storage.type=none)")
+        if result.replaced == "revoked":
+            lines.append("  the tokens of the session it replaces were revoked at the provider")
+        elif result.replaced == "no_endpoint":
+            lines.append("  the tokens of the session it replaces stay valid at the provider until they expire "
+                         "(it offers no revocation)")
     return "\n".join(lines)
 
 
-def login_json(results: Sequence[SignedIn | ServiceFailed]) -> dict[str, Any]:
+def login_json(results: Sequence[SignedIn | ServiceFailed], profile: str | None = None) -> dict[str, Any]:
     items = []
+    failed = None
     for result in results:
         if isinstance(result, ServiceFailed):
             items.append({"service": result.service, "signed_in": False, "error": result.error.message,
-                          "hint": result.error.hint, "exit_code": int(exit_code(result.error))})
+                          "hint": hint_of(result.error, result.service), "exit_code": int(exit_code(result.error))})
+            failed = failed or result
         else:
             items.append({"service": result.service, "signed_in": True, "grant": result.grant.value,
                           "storage": result.stored_in, "persisted": result.persisted,
-                          "identity": identity_json(result.identity)})
-    return {"services": items}
+                          "identity": identity_json(result.identity), "revocation": result.revoked,
+                          "replaced_session_revocation": result.replaced})
+    document: dict[str, Any] = {"profile": profile, "services": items}
+    if failed is not None:  # the exit code is the first failure's: so is the error
+        error = failed.error
+        hint = hint_of(error, failed.service)
+        document.update(error_json(f"{failed.service}: {error.message}", hint, exit_code(error)))
+    return document
 
 
 def status_json(profile: str, statuses: Sequence[ServiceStatus]) -> dict[str, Any]:
@@ -150,6 +199,7 @@ def status_json(profile: str, statuses: Sequence[ServiceStatus]) -> dict[str, An
                 "access_token_expires_at": iso(s.access_token_expires_at),
                 "has_refresh_token": s.has_refresh_token,
                 "refresh_token_refused": s.refresh_refused,
+                "reason": s.reason,
                 "identity": identity_json(s.identity),
             }
             for s in statuses
@@ -163,11 +213,19 @@ def status_text(profile: str, statuses: Sequence[ServiceStatus], now: float) -> 
     lines = [f"Profile {profile}"]
     for s in statuses:
         if s.identity is None:
-            lines.append(f"{s.service}: not signed in (run: pingcli auth login --service {s.service})")
+            if s.reason:  # nothing stored, and signing in would not change that (storage none)
+                lines.append(f"{s.service}: not signed in: {printable(s.reason)}")
+            else:
+                lines.append(f"{s.service}: not signed in (run: pingcli auth login --service {s.service})")
             lines.append(f"  storage  {s.storage}")
             continue
-        state = "signed in" if s.signed_in else "session expired (run: pingcli auth login)"
-        lines.append(f"{s.service}: {state} as {_who(s.identity)}")
+        if s.signed_in:
+            lines.append(f"{s.service}: signed in as {_who(s.identity)}")
+        else:
+            state = "session expired" if s.state == "expired" else "not signed in"
+            lines.append(f"{s.service}: {state}: {printable(s.reason or 'unknown reason')}")
+            lines.append(f"  sign in again: pingcli auth login --service {s.service}")
+            lines.append(f"  who      {_who(s.identity)}")
         lines.append(f"  issuer   {s.issuer}")
         lines.append(f"  subject  {printable(s.identity.sub)}")
         when = f" at {iso(s.identity.auth_time)}" if s.identity.auth_time else ""
@@ -188,22 +246,66 @@ def status_text(profile: str, statuses: Sequence[ServiceStatus], now: float) -> 
     return "\n".join(lines)
 
 
-def logout_text(results: Sequence[SignedOut]) -> str:
+def status_exit_code(statuses: Sequence[ServiceStatus]) -> ExitCode:
+    """0: every service signed in; 4: the only trouble is expired sessions; else 3 (not signed in wins)."""
+    if statuses and all(s.signed_in for s in statuses):
+        return ExitCode.OK
+    if statuses and all(s.signed_in or s.state == "expired" for s in statuses):
+        return ExitCode.SESSION_EXPIRED
+    return ExitCode.NOT_SIGNED_IN
+
+
+def login_warnings(results: Sequence[SignedIn | ServiceFailed]) -> list[str]:
+    """News about a sign-in that worked, for stderr: the session it replaced could not be revoked."""
+    return [
+        f"pingcli: warning: {r.service}: the tokens of the session this sign-in replaces could not all be revoked "
+        f"at the provider ({printable(r.replaced.removeprefix('failed: '))}); they stay valid there until they expire"
+        for r in results
+        if isinstance(r, SignedIn) and r.replaced is not None and r.replaced.startswith("failed")
+    ]
+
+
+def token_note(token: AccessToken) -> str | None:
+    """auth.storage.type=none: what became of the tokens `auth token` got and did not keep (for stderr)."""
+    if token.unkept_refresh_token is None:
+        return None
+    if token.unkept_refresh_token == "none":
+        refresh = "no refresh token was asked for or issued"
+    else:
+        refresh = ("the provider issued a refresh token unasked; it was not revoked, as at most providers that would "
+                   "also end the access token printed, and it stays valid there until it expires")
+    until = iso(token.expires_at) if token.expires_at is not None else "it expires (the provider gave no lifetime)"
+    return (f"pingcli: {token.service}: auth.storage.type=none keeps nothing: {refresh}; the access token printed "
+            f"stays valid until {until}")
+
+
+def logout_text(results: Sequence[SignedOut], profiles: Sequence[str] | None = None) -> str:
+    """`profiles` (one per result, with --all): each line says which profile its service belongs to."""
     lines = []
-    for r in results:
+    for index, r in enumerate(results):
+        if profiles is not None:
+            r = attrs.evolve(r, service=f"{r.service} (profile {profiles[index]})")
         if r.revoked == "not_stored" and not r.removed:
             lines.append(f"{r.service}: nothing was stored; nothing to remove")
         elif r.revoked == "revoked":
             lines.append(f"{r.service}: signed out (tokens revoked at the provider and removed here)")
         elif r.revoked == "no_endpoint":
             lines.append(f"{r.service}: signed out; removed locally only (the provider offers no revocation)")
-        else:
-            lines.append(f"{r.service}: signed out here, but revocation at the provider {r.revoked}")
+        else:  # the why goes to stderr, once, as a warning
+            lines.append(f"{r.service}: signed out here (removed locally), but not revoked at the provider")
     return "\n".join(lines)
 
 
-def logout_json(results: Sequence[SignedOut]) -> dict[str, Any]:
-    return {"services": [{"service": r.service, "removed": r.removed, "revocation": r.revoked} for r in results]}
+def logout_json(
+    results: Sequence[SignedOut], profile: str | None, profiles: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """`profile` None with --all: then `profiles` gives each result's profile."""
+    names = profiles if profiles is not None else [profile] * len(results)
+    return {
+        "profile": profile,
+        "services": [{"profile": name, "service": r.service, "removed": r.removed, "revocation": r.revoked}
+                     for name, r in zip(names, results)],
+    }
 
 
 def dumps(value: Any) -> str:
@@ -229,7 +331,7 @@ def storage_change_text(change: StorageChange, problems_only: bool = False) -> s
             )
     if problems_only:
         return "\n".join(lines)
-    if not change.moves and change.old is not change.new and change.source:
+    if not change.moves and change.old is not change.new and change.source and change.source_read:
         lines.append(f"nothing to move: {change.source} held no session or client secret of profile {change.profile}")
     lines.extend(f"note: {note}" for note in change.notes)
     was = "" if change.old is change.new else f" (was {change.old.value})"

@@ -64,6 +64,7 @@ class ClientSecrets:
         """Keep the secret in the token store (read back to be sure), then a marker in the file."""
         service, grant = self._key(key)
         secret = parse_value(key, raw)
+        self.configuration.check_service_name(key)
         profile = self.configuration.profile()
         if profile.storage is StorageType.NONE:
             raise _where_none_keeps_nothing(key)

@@ -3,25 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
 from ..client_auth import MASK
-from ..errors import ConfigError
-from ..ports import ConfigStore
+from ..errors import ConfigError, StorageUnavailable
+from ..ports import ConfigStore, SecretStore, SessionStore
 from ..settings import (
     DEFAULT_PROFILE,
     KEYS,
     SECRET_MARKER,
+    GrantType,
     Key,
     Profile,
+    StorageType,
     check_name,
+    env_hint,
     env_name,
+    env_twin,
     find_key,
+    is_known_key,
+    parse_env_value,
     parse_value,
     resolve_profile,
+    secret_key,
+    secret_of,
+    service_env_form,
 )
+
+
+STORAGE_KEY = "auth.storage.type"
 
 
 def _is_secret(key: str) -> bool:
@@ -48,7 +60,11 @@ class Configuration:
         if self.profile_flag:
             return ProfileChoice(check_name("profile", self.profile_flag), "flag")
         if self.env.get("PINGCLI_PROFILE"):
-            return ProfileChoice(check_name("profile", self.env["PINGCLI_PROFILE"]), "environment")
+            try:
+                return ProfileChoice(check_name("profile", self.env["PINGCLI_PROFILE"]), "environment")
+            except ConfigError as error:  # fixed in the variable, not by renaming a profile
+                hint = f"{error.hint}; {env_hint('PINGCLI_PROFILE')}"
+                raise ConfigError(f"PINGCLI_PROFILE: {error.message}", hint) from None
         if active:
             return ProfileChoice(active, "config file")
         return ProfileChoice(DEFAULT_PROFILE, "default")
@@ -74,9 +90,25 @@ class Configuration:
             raise ConfigError(f"{key} is a secret; it is kept in the token store, not in the configuration file")
         value = parse_value(key, raw)
         name = self.active().name
-        self._stored(name, must_exist=True)
+        self.check_service_name(key)
         self.store.set_value(name, key, value)
         return value
+
+    def check_service_name(self, key: str) -> None:
+        """Refuse a new service whose PINGCLI_SERVICE_<NAME>_* variables (client secret too) another already reads."""
+        _, service = find_key(key)
+        name = self.active().name
+        stored = self._stored(name, must_exist=True)
+        if service is None:
+            return
+        twin = env_twin(service, {n.split(".")[1] for n in stored if n.startswith("service.") and n.count(".") >= 2})
+        if twin is not None:
+            rest = key.removeprefix(f"service.{service}.")
+            raise ConfigError(
+                f"service name {service!r} is too close to the service {twin!r} of profile {name!r}: both would read "
+                f"the environment variables PINGCLI_SERVICE_{service_env_form(service)}_*",
+                f"use {twin!r} (pingcli config set service.{twin}.{rest}=...), or a name of its own",
+            )
 
     def unset(self, key: str) -> bool:
         find_key(key)
@@ -90,7 +122,7 @@ class Configuration:
         name = self.active().name
         stored = self._stored(name, must_exist=True)
         if env_name(key) in self.env:
-            value = parse_value(key, self.env[env_name(key)])
+            value = parse_env_value(key, env_name(key), self.env[env_name(key)])
             return (MASK if registry_key.secret else value), f"environment ({env_name(key)})"
         if key in stored:
             return (MASK if registry_key.secret else stored[key]), f"profile {name!r}"
@@ -114,6 +146,11 @@ class Configuration:
         stored = self._stored(name, must_exist=True)
         return resolve_profile(name, stored, self.env), stored
 
+    def unknown_keys(self) -> list[tuple[str, str]]:
+        """(profile, key) for each key in the file that this version does not know: ignored, and worth a warning."""
+        _, profiles = self.store.load()
+        return [(name, key) for name in sorted(profiles) for key in sorted(profiles[name]) if not is_known_key(key)]
+
     def write_secret_marker(self, key: str, present: bool) -> bool:
         """Put SECRET_MARKER under `key` in the active profile (or take it away); the secret is elsewhere."""
         name = self.active().name
@@ -131,6 +168,11 @@ class Configuration:
         self.store.create_profile(name)
 
     def delete(self, name: str) -> None:
+        self.deletable(name)
+        self.store.delete_profile(name)
+
+    def deletable(self, name: str) -> dict[str, Any]:
+        """The file section of a profile that may be deleted (it exists and is not the active one)."""
         check_name("profile", name)
         _, profiles = self.store.load()
         if name not in profiles:
@@ -139,7 +181,7 @@ class Configuration:
             raise ConfigError(
                 f"profile {name!r} is the active profile", "switch first: pingcli config profiles use OTHER"
             )
-        self.store.delete_profile(name)
+        return profiles[name]
 
     def use(self, name: str) -> None:
         check_name("profile", name)
@@ -147,3 +189,96 @@ class Configuration:
         if name not in profiles and name != DEFAULT_PROFILE:
             raise ConfigError(f"there is no profile {name!r}", f"pingcli config profiles create {name}")
         self.store.set_active(name)
+
+
+class Store(SessionStore, SecretStore, Protocol):
+    """Every token store keeps both sessions and client secrets."""
+
+
+@attrs.frozen
+class ProfileDeleted:
+    name: str
+    unchecked: tuple[str, ...] = ()  # "OS keyring (no usable keyring)": stores that could not be looked into
+
+
+@attrs.frozen
+class DeleteProfile:
+    """`pingcli config profiles delete NAME`, refused while the profile still keeps something in a token store.
+
+    Deleting only the file section would orphan what the stores keep under the profile's name: tokens still
+    valid at the provider that no later `auth logout --all` finds, and client secrets nothing removes. So the
+    person is told what is where and how to remove it (logout revokes the tokens first) rather than have pingcli
+    decide to revoke on a delete.
+    """
+
+    configuration: Configuration
+    stores: Mapping[StorageType, Store]
+
+    def __call__(self, name: str) -> ProfileDeleted:
+        stored = self.configuration.deletable(name)
+        variable = env_name(STORAGE_KEY)
+        effective, kinds = self._storage_types(stored, self.configuration.env.get(variable))
+        services = {n.split(".")[1] for n in stored if n.startswith("service.") and n.count(".") >= 2}
+        try:
+            services |= set(resolve_profile(name, stored, self.configuration.env).services)
+        except ConfigError:
+            pass  # a broken profile may still be deleted; its own section names its services
+        markers = sorted(key for key, value in stored.items() if value == SECRET_MARKER and secret_of(key))
+        # (store, what it keeps, the client secret key or None for a session); None store: the file's word for it
+        found: list[tuple[StorageType | None, str, str | None]] = []
+        unchecked = []
+        for kind in kinds:
+            store = self.stores[kind]
+            try:
+                for service in sorted(services):
+                    if store.load(name, service) is not None:
+                        found.append((kind, f"the session of {service}", None))
+                    for grant in GrantType:
+                        if store.load_secret(name, service, grant.value) is not None:
+                            what = f"the client secret of {service} ({grant.value})"
+                            found.append((kind, what, secret_key(service, grant)))
+            except StorageUnavailable as error:
+                unchecked.append(f"{store.description} ({error.reason})")
+                # The file says these are kept there; believe it when the store cannot answer.
+                found += [(None, f"{key} (in {store.description}, says the configuration file)", key)
+                          for key in markers]
+        if found:
+            raise self._refusal(name, found, effective, variable)
+        self.configuration.delete(name)
+        return ProfileDeleted(name, tuple(unchecked))
+
+    @staticmethod
+    def _storage_types(stored: Mapping[str, Any], from_env: str | None) -> tuple[StorageType, list[StorageType]]:
+        """The store the profile uses now, and every store that may hold something of it (not `none`)."""
+        kinds = []
+        for given in (stored.get(STORAGE_KEY, find_key(STORAGE_KEY)[0].default), from_env):
+            try:
+                kinds.append(StorageType(str(given)))
+            except ValueError:
+                continue
+        kinds = list(dict.fromkeys(kinds)) or [StorageType(find_key(STORAGE_KEY)[0].default)]
+        effective = kinds[-1]
+        return effective, [kind for kind in kinds if kind is not StorageType.NONE]
+
+    def _refusal(
+        self, name: str, found: list[tuple[StorageType | None, str, str | None]], effective: StorageType,
+        variable: str,
+    ) -> ConfigError:
+        places: dict[str, list[str]] = {}
+        steps: list[str] = []
+        for kind, what, key in found:
+            place = "" if kind is None else f" in {self.stores[kind].description}"
+            places.setdefault(place, []).append(what)
+            # The commands act on the store the profile uses in this environment: name another one when it is not.
+            prefix = "" if kind is None or kind is effective else f"{variable}={kind.value} "
+            if key is None:
+                step = f"sign out first (this revokes the tokens): {prefix}pingcli --profile {name} auth logout"
+            else:
+                step = f"{prefix}pingcli --profile {name} config unset {key}"
+            if step not in steps:
+                steps.append(step)
+        held = "; ".join(f"{', '.join(what)}{place}" for place, what in places.items())
+        return ConfigError(
+            f"profile {name!r} still keeps {held}; deleting it would leave them there, out of reach of pingcli",
+            "; ".join(steps) + f"; then: pingcli config profiles delete {name}",
+        )

@@ -8,6 +8,7 @@ import attrs
 
 from .. import device_code
 from ..authorization_code import AuthorizationAttempt, judge_callback
+from ..client_auth import ClientAuth
 from ..errors import (
     AuthorizationDenied,
     BadProviderResponse,
@@ -15,7 +16,11 @@ from ..errors import (
     ConfigError,
     PingcliError,
     SignedInButNotStored,
+    SignInFailed,
+    SignInNotStarted,
     StorageUnavailable,
+    printable,
+    revocation_fate,
 )
 from ..identity import AuditIdentity
 from ..ports import (
@@ -46,6 +51,10 @@ class SignedIn:
     identity: AuditIdentity
     stored_in: str
     persisted: bool
+    # auth.storage.type=none: what revoking the tokens nobody keeps gave ("revoked", "no_endpoint", "failed: …").
+    revoked: str | None = None
+    # The session this sign-in replaced: what revoking its tokens gave; None when there was none to revoke.
+    replaced: str | None = None
 
 
 @attrs.frozen
@@ -85,7 +94,7 @@ class Login:
         for name in names:
             settings = profile.service(name)
             try:
-                results.append(self.one(profile, settings, grant, open_browser, timeout))
+                results.append(self.one(profile, settings, grant, open_browser, timeout, end_unkept=True))
             except PingcliError as error:
                 results.append(ServiceFailed(name, error))
         return results
@@ -97,7 +106,17 @@ class Login:
         grant: GrantType | None = None,
         open_browser: bool = True,
         timeout: float = 300,
+        end_unkept: bool = False,
     ) -> SignedIn:
+        """`end_unkept`: with auth.storage.type=none, revoke the tokens once the identity is known (`auth login`
+        keeps nothing, so nothing may stay valid); `auth token` passes False, as it hands the access token out.
+        """
+        try:
+            # A store that cannot even be read will not keep the tokens either: say so before the person spends
+            # a sign-in on it (no browser, nothing sent to the provider).
+            self.store.load(profile.name, settings.name)
+        except StorageUnavailable as error:
+            raise SignInNotStarted(error) from None
         started = self.clock.now()
         waited: list[bool] = []
 
@@ -112,10 +131,16 @@ class Login:
                 if current is not None and not current.expired and current.signed_in_at >= started:
                     return SignedIn(settings.name, current.grant, current.identity, self.store.description,
                                     profile.storage is not StorageType.NONE)
-            return self._sign_in(profile, settings, grant, open_browser, timeout)
+            return self._sign_in(profile, settings, grant, open_browser, timeout, end_unkept)
 
     def _sign_in(
-        self, profile: Profile, settings: ServiceSettings, grant: GrantType | None, open_browser: bool, timeout: float
+        self,
+        profile: Profile,
+        settings: ServiceSettings,
+        grant: GrantType | None,
+        open_browser: bool,
+        timeout: float,
+        end_unkept: bool,
     ) -> SignedIn:
         grant = grant or settings.grant
         issuer = settings.require_issuer()
@@ -144,7 +169,13 @@ class Login:
             now=self.clock.now(),
         )
         if settings.require_mfa:
-            identity.check_mfa(settings.acr_values)
+            try:
+                identity.check_mfa(settings.acr_values)
+            except SignInFailed as refusal:
+                # Refused here, so nobody will use these tokens: end them at the provider too.
+                revoked = revoke(self.http, metadata, tokens, settings.client_auth(grant))
+                refusal.hint = f"{refusal.hint}; {revocation_fate('the tokens of this sign-in', revoked)}"
+                raise
         session = Session(
             profile=profile.name,
             service=settings.name,
@@ -157,14 +188,42 @@ class Login:
         )
         try:
             with self.locks.hold(token_lock(profile.name, settings.name), LOCK_TIMEOUT):
+                # Read under the lock: a refresh may have rotated the tokens being replaced since sign-in began.
+                replaced = self.store.load(profile.name, settings.name)
                 self.store.save(session)
         except StorageUnavailable as error:
             # Tokens nobody can keep are of use to nobody: end the grant rather than leave it live at the provider.
             revoked = revoke(self.http, metadata, tokens, settings.client_auth(grant))
             raise SignedInButNotStored(settings.name, identity.display, error, revoked == "revoked") from None
-        return SignedIn(
-            settings.name, grant, identity, self.store.description, profile.storage is not StorageType.NONE
+        kept = profile.storage is not StorageType.NONE
+        unkept = None
+        if not kept and end_unkept:
+            unkept = revoke(self.http, metadata, tokens, settings.client_auth(grant))
+            self.store.delete(profile.name, settings.name)
+        return SignedIn(settings.name, grant, identity, self.store.description, kept, unkept,
+                        self._end_replaced(replaced, tokens, settings))
+
+    def _end_replaced(self, replaced: Session | None, tokens: TokenSet, settings: ServiceSettings) -> str | None:
+        """Revoke what the new sign-in replaced, at the replaced session's own issuer; failing is only news."""
+        if replaced is None:
+            return None
+        before = replaced.tokens
+        old = attrs.evolve(
+            before,
+            refresh_token=None if before.refresh_token == tokens.refresh_token else before.refresh_token,
+            access_token="" if before.access_token == tokens.access_token else before.access_token,  # "": not sent
         )
+        if not old.refresh_token and not old.access_token:
+            return None
+        try:
+            client = settings.client_auth_for(replaced.client_id, replaced.grant)
+        except ConfigError:
+            client = ClientAuth(replaced.client_id)  # its secret is gone: try as a public client
+        try:
+            metadata = self.metadata.metadata(replaced.issuer)
+        except PingcliError as error:
+            return f"failed: {printable(error.message)}"
+        return revoke(self.http, metadata, old, client)
 
     def _authorization_code(
         self,
@@ -237,7 +296,9 @@ class Login:
         ]
         if authorization.verification_uri_complete:
             lines.append(f"(or open {authorization.verification_uri_complete} , which carries the code)")
-        lines.append("Waiting for you to finish there (Ctrl-C cancels)…")
+        # Polling ends at the earlier of --timeout and the code's own expiry (RFC 8628 §3.2 expires_in).
+        limit = min(timeout, authorization.expires_at - started)
+        lines.append(f"Waiting up to {int(limit)} s for you to finish there (Ctrl-C cancels)…")
         self.console.say("\n".join(lines))
         step: device_code.Wait | device_code.Granted = device_code.first_wait(authorization)
         while isinstance(step, device_code.Wait):

@@ -9,7 +9,14 @@ from ..client_auth import ClientAuth
 from ..identity import AuditIdentity
 from ..ports import HttpClient, IdTokenValidator
 from ..provider import ProviderMetadata, read_json_object
-from ..errors import AuthorizationDenied, BadProviderResponse, IdTokenInvalid, PingcliError, printable
+from ..errors import (
+    AuthorizationDenied,
+    BadProviderResponse,
+    IdTokenInvalid,
+    PingcliError,
+    ProviderUnreachable,
+    printable,
+)
 from ..tokens import TokenSet
 
 
@@ -67,14 +74,21 @@ def revoke(http: HttpClient, metadata: ProviderMetadata, tokens: TokenSet, clien
     """RFC 7009: "revoked", "no_endpoint" or "failed: <why>"; never raises a PingcliError.
 
     Refresh token first: revoking it ends the grant, access token included at most providers (§2.1).
-    Both are tried even when the first fails. A 200 is success whatever its body says (§2.2).
+    A refused or unreadable answer to the first still lets the second be tried; a provider that cannot be
+    reached (or timed out) is not asked again, so a hung endpoint costs one network timeout, not two.
+    A 200 is success whatever its body says (§2.2).
     """
     endpoint = metadata.revocation_endpoint
     if not endpoint:
         return "no_endpoint"
     failures = []
+    unreachable = False
     for token, hint in ((tokens.refresh_token, "refresh_token"), (tokens.access_token, "access_token")):
         if not token:
+            continue
+        what = hint.replace("_", " ")
+        if unreachable:
+            failures.append(f"{what}: not sent, the provider being unreachable")
             continue
         form = client.form({"token": token, "token_type_hint": hint})
         try:
@@ -84,6 +98,13 @@ def revoke(http: HttpClient, metadata: ProviderMetadata, tokens: TokenSet, clien
             if response.status != 200:
                 read_json_object(response, "revocation endpoint")
                 raise BadProviderResponse("revocation endpoint", f"HTTP {response.status}")
+        except AuthorizationDenied as refusal:
+            # Its own message speaks of a sign-in; here the provider refused a revocation request.
+            text = printable(refusal.error, 80) + (f": {printable(refusal.description)}" if refusal.description else "")
+            failures.append(f"{what}: the revocation endpoint refused the request: {text}")
+        except ProviderUnreachable as error:
+            unreachable = True
+            failures.append(f"{what}: {printable(error.message)}")
         except PingcliError as error:
-            failures.append(f"{hint.replace('_', ' ')}: {printable(error.message)}")
+            failures.append(f"{what}: {printable(error.message)}")
     return f"failed: {'; '.join(failures)}" if failures else "revoked"

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
-from typing import Protocol
 
 import attrs
 
 from ..errors import ConfigError, PingcliError, StorageUnavailable, printable
-from ..ports import Locks, SecretStore, SessionStore
+from ..ports import Locks
 from ..session import Session, login_lock, token_lock
 from ..settings import GrantType, SecretSource, StorageType, env_name, find_key, parse_value, secret_key
-from .config import Configuration
+from .config import Configuration, Store
 
 KEY = "auth.storage.type"
 LOCK_TIMEOUT = 15.0
-
-
-class Store(SessionStore, SecretStore, Protocol):
-    """Every token store keeps both sessions and client secrets."""
 
 
 @attrs.frozen
@@ -77,6 +72,7 @@ class StorageChange:
     notes: tuple[str, ...] = ()
     source: str = ""  # the old store, as `auth status` names it
     target: str = ""
+    source_read: bool = True  # False: the old store could not be looked into, so what it holds is unknown
 
     @property
     def left_behind(self) -> tuple[Move, ...]:
@@ -131,11 +127,25 @@ class ChangeStorage:
         old = profile.storage
         variable = env_name(KEY)
         if variable in self.configuration.env:
+            # The variable decides where this environment looks, not where the profile's sessions are: they are
+            # in the store of the profile's own setting, which is what this command changes.
+            _, stored = self.configuration.stored_profile(profile.name)
+            old = StorageType(parse_value(KEY, str(stored.get(KEY, find_key(KEY)[0].default))))
             self._write(raw)
             note = (
                 f"{variable}={printable(self.configuration.env[variable], 40)} overrides this setting in this "
-                "environment, so nothing was moved; sessions stay in the store that variable names"
+                "environment, so nothing was moved"
             )
+            if old is not StorageType.NONE:
+                note += (
+                    f": the sessions and client secrets of profile {profile.name!r} stay in "
+                    f"{self.stores[old].description}"
+                )
+                if old is not new:
+                    note += (
+                        f", where pingcli stops looking once {variable} is unset; to move them, without {variable}: "
+                        f"pingcli config set {KEY}={old.value}, then pingcli config set {KEY}={new.value}"
+                    )
             return StorageChange(profile.name, old, new, (), (note,))
         if old is new:
             self._write(raw)
@@ -160,19 +170,25 @@ class ChangeStorage:
             )
         source, target = self.stores[old], self.stores[new]
         notes: list[str] = []
-        if not self._read(profile.name, source, items, secrets, notes):
+        first = self._read(profile.name, source, items, secrets, notes)
+        if not first:
             # Nothing to move: a change of setting only, with no lock to take and the new store untouched
             # (a keyring that is not there yet is reported by the first command that needs it).
             self._write(raw)
+            read = first is not None
             if new is not StorageType.NONE:
-                notes += self._kept_in_target(profile.name, source, target, set(), services, best_effort=True)
-            return StorageChange(profile.name, old, new, (), tuple(notes), source.description, target.description)
+                notes += self._kept_in_target(
+                    profile.name, source, target, set(), services, best_effort=True, source_read=read
+                )
+            return StorageChange(
+                profile.name, old, new, (), tuple(notes), source.description, target.description, source_read=read
+            )
         with contextlib.ExitStack() as held:
             for name in services:
                 held.enter_context(self.locks.hold(login_lock(profile.name, name), LOCK_TIMEOUT))
                 held.enter_context(self.locks.hold(token_lock(profile.name, name), LOCK_TIMEOUT))
             notes = []
-            found = self._read(profile.name, source, items, secrets, notes)  # again: now nothing else changes it
+            found = self._read(profile.name, source, items, secrets, notes) or []  # again: nothing else changes it now
             copied = (
                 [] if new is StorageType.NONE
                 else self._copy(profile.name, source, target, old, found, services, notes)
@@ -194,8 +210,10 @@ class ChangeStorage:
             self.configuration.set(KEY, raw)
 
     @staticmethod
-    def _read(profile: str, source: Store, items: list[Item], secrets: list[Item], notes: list[str]) -> list[Item]:
-        """What the old store holds. If it cannot be read, sessions are given up on (say so); secrets are not."""
+    def _read(
+        profile: str, source: Store, items: list[Item], secrets: list[Item], notes: list[str]
+    ) -> list[Item] | None:
+        """What the old store holds; None if it cannot be read: sessions are given up on (say so), secrets are not."""
         try:
             found = [item.read(source, profile) for item in items + secrets]
         except StorageUnavailable as error:
@@ -210,7 +228,7 @@ class ChangeStorage:
                 f"could not look into {source.description} ({error.reason}): any session of profile {profile!r} "
                 f"kept there was left there; sign in again with the new store"
             )
-            return []
+            return None
         for item in found:
             if item.grant is not None and item.secret is None:
                 notes.append(
@@ -249,9 +267,11 @@ class ChangeStorage:
 
     @staticmethod
     def _kept_in_target(
-        profile: str, source: Store, target: Store, moved: set[str], services: list[str], best_effort: bool
+        profile: str, source: Store, target: Store, moved: set[str], services: list[str], best_effort: bool,
+        source_read: bool = True,
     ) -> list[str]:
-        """Notes on sessions the new store already holds for services the old store had none of."""
+        """Notes on sessions the new store already holds for services the old store had none of (or was not read)."""
+        why = f"{source.description} had none" if source_read else f"{source.description} could not be read"
         notes = []
         for name in services:
             if name in moved:
@@ -264,8 +284,8 @@ class ChangeStorage:
                 break
             if stale:
                 notes.append(
-                    f"the session of {name} already in {target.description} was kept ({source.description} had "
-                    f"none); sign out of it with pingcli auth logout --service {name} if it is not wanted"
+                    f"the session of {name} already in {target.description} was kept ({why}); sign out of it "
+                    f"with pingcli auth logout --service {name} if it is not wanted"
                 )
         return notes
 

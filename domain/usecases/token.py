@@ -5,13 +5,21 @@ from __future__ import annotations
 import attrs
 
 from ..client_auth import ClientAuth
-from ..errors import AuthorizationDenied, IdTokenInvalid, NotSignedIn, SessionExpired
+from ..errors import (
+    AuthorizationDenied,
+    IdTokenInvalid,
+    NotSignedIn,
+    RefreshedButNotStored,
+    SessionExpired,
+    SignInFailed,
+    StorageUnavailable,
+)
 from ..ports import Clock, HttpClient, IdTokenValidator, Locks, MetadataSource, SessionStore
-from ..session import Session, token_lock
-from ..settings import Profile, StorageType
+from ..session import Session, token_lock, unusable_under
+from ..settings import Profile, ServiceSettings, StorageType
 from ..tokens import TokenSet
 from .login import Login, SignedIn
-from .provider_calls import post_form
+from .provider_calls import post_form, revoke
 
 LOCK_TIMEOUT = 60.0
 # `auth token --refresh` after a 401: a token another pingcli got this recently is the answer, not a reason
@@ -26,6 +34,9 @@ class AccessToken:
     expires_at: float | None
     scope: tuple[str, ...]
     refreshed: bool
+    # auth.storage.type=none: "none" (no refresh token was issued) or "not_revoked" (the provider issued one
+    # unasked, and it was left valid); None with a store that keeps the session.
+    unkept_refresh_token: str | None = None
 
 
 def expired_error(service: str, why: str) -> SessionExpired:
@@ -50,7 +61,8 @@ class Refresher:
 
         `client` authenticates the refresh request (a confidential client's secret); default: the session's
         client_id alone, as a public client. `refused`: the caller's resource server answered 401 to the
-        stored access token, so it is refreshed whatever its expiry says (RFC 6750 §3.1, invalid_token).
+        stored access token, so it is refreshed whatever its expiry says (RFC 6750 §3.1, invalid_token), unless
+        another pingcli got a new one within RECENT_REFRESH seconds: that one is the answer.
 
         Many processes may ask at once: the first refreshes under the lock, the others re-read and find
         the new token, so a provider that rotates refresh tokens sees exactly one refresh.
@@ -98,8 +110,27 @@ class Refresher:
             if claims.get("sub") != session.identity.sub:
                 raise IdTokenInvalid("subject", "the refreshed ID token names another subject (Core §12.2)")
         refreshed = attrs.evolve(session, tokens=tokens)
-        self.store.save(refreshed)
+        try:
+            self.store.save(refreshed)
+        except StorageUnavailable as error:
+            # Handed to nobody and kept nowhere: end them at the provider. A refresh token that came back
+            # unchanged is the stored session's own, still good: leave it be.
+            rotated = tokens.refresh_token != session.tokens.refresh_token
+            new = tokens if rotated else attrs.evolve(tokens, refresh_token=None)
+            revoked = revoke(self.http, metadata, new, client)
+            raise RefreshedButNotStored(session.service, error, rotated, revoked) from None
         return refreshed
+
+
+def _without_offline_access(settings: ServiceSettings) -> ServiceSettings:
+    def scopes(requested: str) -> str:
+        return " ".join(scope for scope in requested.split() if scope != "offline_access")
+
+    return attrs.evolve(
+        settings,
+        authorization_code=attrs.evolve(settings.authorization_code, scopes=scopes(settings.authorization_code.scopes)),
+        device_code=attrs.evolve(settings.device_code, scopes=scopes(settings.device_code.scopes)),
+    )
 
 
 @attrs.frozen
@@ -113,13 +144,29 @@ class GetToken:
         settings = profile.service(service)
         session = self.store.load(profile.name, service)
         if session is None and profile.storage is StorageType.NONE:
-            # Nothing is ever stored: sign in here, in this process, then hand the token out.
-            result = self.login.one(profile, settings)
+            # Nothing is ever stored: sign in here, in this process, then hand the token out. Without
+            # offline_access: a refresh token nobody keeps is of use to nobody, and revoking one would also end,
+            # at most providers (RFC 7009 §2.1, a grant's tokens go together), the access token handed out.
+            result = self.login.one(profile, _without_offline_access(settings))
             assert isinstance(result, SignedIn)
             session = self.store.load(profile.name, service)
         if session is None:
             raise NotSignedIn(f"not signed in to {service}", f"run pingcli auth login --service {service}")
+        problem = unusable_under(session, settings)
+        if problem is not None and problem.state == "mfa_missing":
+            raise SignInFailed(
+                problem.reason.replace("the stored session", f"the stored session for {service}", 1),
+                f"sign in again and complete the second factor: pingcli auth login --service {service}",
+            )
+        if problem is not None:
+            raise NotSignedIn(f"not signed in to {service}: {problem.reason}",
+                              f"run pingcli auth login --service {service}")
         client = settings.client_auth_for(session.client_id, session.grant)
         session, refreshed = self.refresher.fresh(session, profile.refresh_margin, client, refused)
+        unkept = None
+        if profile.storage is StorageType.NONE:
+            # A provider may issue a refresh token unasked; it is left alone, as said above, and said so.
+            unkept = "not_revoked" if session.tokens.refresh_token else "none"
+            self.store.delete(profile.name, service)
         return AccessToken(service, session.tokens.access_token, session.tokens.expires_at, session.tokens.scope,
-                           refreshed)
+                           refreshed, unkept)

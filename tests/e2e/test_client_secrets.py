@@ -155,7 +155,7 @@ def test_in_the_keyring_the_secret_is_in_no_file_at_all(terminal, op, tmp_path):
 
         assert transcript.run("config", "unset", AC_KEY).returncode == 0
         missing = transcript.run("config", "get", AC_KEY)
-        assert missing.returncode == 0 and missing.stdout == "\n"
+        assert missing.returncode == 2 and missing.stdout == "" and f"{AC_KEY} is not set" in missing.stderr
 
 
 @pytest.mark.parametrize(("grant", "key"), [("authorization_code", AC_KEY), ("device_code", DC_KEY)])

@@ -292,22 +292,25 @@ def test_garbage_from_the_revocation_endpoint_still_signs_out_here(terminal, fre
     logout = terminal.run("auth", "logout", env=env, timeout=30)
     elapsed = time.monotonic() - started
 
-    assert fresh_hostile.count("revocation") >= 1
     assert logout.returncode == 0, logout.stderr
     assert "Traceback" not in logout.stderr and "unexpected error" not in logout.stderr
     assert session_files(terminal) == [] and lock_files(terminal) == []
     assert terminal.run("auth", "status", env=env).returncode == 3
-    # Two requests (refresh token, then access token, RFC 7009 §2.1), each bounded by the network timeout.
-    assert elapsed < 2 * float(HTTP_TIMEOUT) + 5
+    if kind in {"hang", "connection_reset"}:
+        # A provider that cannot be reached is not asked twice: one network timeout, not one per token.
+        assert fresh_hostile.count("revocation") == 1
+        assert elapsed < float(HTTP_TIMEOUT) + 5
+    else:
+        # An answer, however bad, still lets the access token be tried: refresh token, then access token (§2.1).
+        assert fresh_hostile.count("revocation") == 2
+        assert elapsed < 2 * float(HTTP_TIMEOUT) + 5
     if kind in {"html", "truncated_json", "empty_body", "json_array"}:
         # HTTP 200: RFC 7009 §2.2, the client ignores the body; the revocation worked.
         assert logout.stdout == "demo: signed out (tokens revoked at the provider and removed here)\n"
         assert logout.stderr == ""
     else:
-        [line] = logout.stdout.splitlines()
-        assert line.startswith("demo: signed out here, but revocation at the provider failed: ")
-        assert "revocation endpoint" in line and GARBAGE[kind] in line, line
-        # The same news where warnings go, on one line, saying the tokens stay valid at the provider.
+        # What happened on stdout; why, once, where warnings go, saying the tokens stay valid at the provider.
+        assert logout.stdout == "demo: signed out here (removed locally), but not revoked at the provider\n"
         [warning] = logout.stderr.splitlines()
         assert warning.startswith("pingcli: warning: demo: revocation at the provider failed: ")
         assert "revocation endpoint" in warning and GARBAGE[kind] in warning, warning
@@ -495,9 +498,10 @@ def test_no_token_or_client_secret_appears_in_any_output_or_file_but_the_token_s
     run("config", "set", AC_SECRET, stdin=WRONG_SECRET + "\n")
     run("config", "set", DC_SECRET, stdin=WRONG_SECRET + "\n")
     failed = run("auth", "logout")
-    assert "signed out here, but revocation at the provider failed" in failed.stdout
+    assert "signed out here (removed locally), but not revoked at the provider" in failed.stdout
     assert "pingcli: warning: demo: revocation at the provider failed" in failed.stderr
-    assert "invalid_client" in failed.stderr
+    assert "the revocation endpoint refused the request: invalid_client" in failed.stderr
+    assert "sign-in" not in failed.stderr
     assert introspect(op, kept["refresh_token"]), "the revocation was meant to fail"
     assert session_files(terminal) and not [p for p in session_files(terminal) if p.suffix == ".json"]
     run("auth", "logout")

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from tests.e2e.test_storage_refused import ended_at_the_provider
 from tests.support.person import Person
 from tests.support.op import MFA
 
@@ -83,11 +84,14 @@ def test_a_person_signs_in_with_a_device_code_and_mfa(terminal, op):
 def test_requiring_mfa_refuses_a_password_only_sign_in_and_stores_nothing(terminal, op):
     terminal.configure(op.issuer)
     assert terminal.run("config", "set", "service.demo.authentication.requireMFA=true").returncode == 0
+    op.clear_requests()
 
     login = terminal.run("auth", "login")
 
     assert login.returncode == 5
-    assert "multi-factor" in login.stderr
+    assert "did not use multi-factor authentication (amr pwd, acr urn:pingcli:acr:pwd)" in login.stderr
+    assert "the tokens of this sign-in were revoked at the provider" in login.stderr
+    assert ended_at_the_provider(op)  # refused here, so ended there too: nobody is left holding them
     assert terminal.status()[1]["services"][0]["signed_in"] is False
 
 

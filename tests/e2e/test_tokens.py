@@ -96,7 +96,7 @@ def test_a_refused_refresh_token_means_session_expired_and_status_still_knows_wh
     assert "expired" in result.stderr and "pingcli auth login" in result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
     code, status = signed_in.status()
-    assert code == 3
+    assert code == 4  # expired, and no service merely not signed in
     assert status["services"][0]["state"] == "expired"
     assert status["services"][0]["identity"]["preferred_username"] == "demo"
 
@@ -110,6 +110,38 @@ def test_logout_revokes_so_the_tokens_are_dead_at_the_provider(signed_in, op):
     assert result.returncode == 0 and "revoked" in result.stdout
     assert introspect(op, stored["refresh_token"]) is False
     assert introspect(op, stored["access_token"]) is False
+
+
+def test_signing_in_again_revokes_the_tokens_of_the_session_it_replaces(signed_in, op):
+    old = json.loads(session_file(signed_in).read_text())["session"]["tokens"]
+
+    again = signed_in.run("auth", "login")
+
+    assert again.returncode == 0, again.stderr
+    assert "the tokens of the session it replaces were revoked at the provider" in again.stdout
+    new = json.loads(session_file(signed_in).read_text())["session"]["tokens"]
+    assert introspect(op, old["refresh_token"]) is False and introspect(op, old["access_token"]) is False
+    assert introspect(op, new["refresh_token"]) is True and introspect(op, new["access_token"]) is True
+
+
+def test_a_session_for_the_issuer_the_profile_no_longer_names_is_not_used_but_logout_ends_it(signed_in, op):
+    stored = json.loads(session_file(signed_in).read_text())["session"]["tokens"]
+    elsewhere = "http://127.0.0.1:9"
+    assert signed_in.run("config", "set", f"service.demo.issuer={elsewhere}").returncode == 0
+    op.clear_requests()
+
+    token = signed_in.run("auth", "token")
+    code, status = signed_in.status()
+
+    assert token.returncode == 3 and token.stdout == ""
+    assert (f"not signed in to demo: the stored session is for issuer {op.issuer}, but the profile names "
+            f"{elsewhere}") in token.stderr
+    assert "pingcli auth login --service demo" in token.stderr
+    assert code == 3 and status["services"][0]["state"] == "other_issuer"
+    assert op.requests() == []
+    logout = signed_in.run("auth", "logout")
+    assert logout.returncode == 0 and "tokens revoked at the provider" in logout.stdout  # at its own issuer
+    assert introspect(op, stored["refresh_token"]) is False
 
 
 def test_not_signed_in_is_exit_code_3_with_what_to_do(terminal, op):
@@ -145,7 +177,7 @@ def test_logout_all_signs_out_of_every_profile(terminal, op):
     result = terminal.run("auth", "logout", "--all")
 
     assert result.returncode == 0, result.stderr
-    assert "demo: signed out" in result.stdout and "other: signed out" in result.stdout
+    assert "demo (profile default): signed out" in result.stdout and "other (profile work): signed out" in result.stdout
     assert terminal.status()[0] == 3
     assert terminal.run("auth", "status", env=work).returncode == 3
 

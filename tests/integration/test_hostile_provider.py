@@ -146,6 +146,7 @@ def run_main(issuer: str, timeout: str, tmp_path) -> tuple[int, str, float]:
         env_name("auth.storage.type"): "none",
         "PINGCLI_HTTP_TIMEOUT": timeout,
     }
+    (tmp_path / "config.toml").touch()  # a file PINGCLI_CONFIG names must exist; the settings are all above
     out, err = io.StringIO(), io.StringIO()
     started = time.monotonic()
     code = main(["auth", "login", "--device-code"], env=env, stdout=out, stderr=err)

@@ -60,6 +60,7 @@ class Desk:
         self.provider = FakeProvider(ISSUER, self.clock)
         self.listeners = FakeCallbackListenerFactory(self.clock)
         self.user = None  # who signs in next; None: the provider's demo user
+        self.browsers: list[FakeBrowser] = []  # one per command run
         self.config = FakeConfigStore({"default": {
             "service.demo.issuer": ISSUER,
             "service.demo.authentication.authorizationCode.clientID": "cli-public",
@@ -80,17 +81,22 @@ class Desk:
         out, err = io.StringIO(), io.StringIO()
         # A new store per command, as each pingcli process has its own.
         store = KeyringSessionStore(self.backend, timeout=self.timeout, max_value_bytes=self.max_value_bytes)
+        browser = FakeBrowser(on_open=self._person_signs_in)
+        self.browsers.append(browser)
 
         def configure(container):
             container.config_store.override(providers.Object(self.config))
             container.http.override(providers.Object(self.provider))
             container.clock.override(providers.Object(self.clock))
             container.listeners.override(providers.Object(self.listeners))
-            container.browser.override(providers.Object(FakeBrowser(on_open=self._person_signs_in)))
+            container.browser.override(providers.Object(browser))
             container.keyring_store.override(providers.Object(store))
 
         code = main(list(argv), self.env, out, err, configure=configure)
         return code, out.getvalue(), err.getvalue()
+
+    def opened_urls(self) -> list[str]:
+        return [url for browser in self.browsers for url in browser.opened_urls]
 
     def issued_tokens(self) -> list[str]:
         return [*self.provider.access_tokens, *self.provider.refresh_tokens]

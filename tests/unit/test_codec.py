@@ -16,7 +16,8 @@ from pingcli.domain.tokens import TokenSet
 from tests.support.sessions import make_session
 
 names = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
-times = st.floats(min_value=0, max_value=1e11, allow_nan=False, allow_infinity=False)
+# Times the codec keeps: seconds since 1970, up to about the year 5000 (beyond is junk: see test below).
+times = st.floats(min_value=0, max_value=1e11, exclude_max=True, allow_nan=False, allow_infinity=False)
 texts = st.text(max_size=300)
 optional_texts = st.none() | texts
 
@@ -39,7 +40,7 @@ identities = st.builds(
     email=optional_texts,
     amr=st.lists(st.text(max_size=10), max_size=5).map(tuple),
     acr=optional_texts,
-    auth_time=st.none() | st.integers(min_value=-(2**63), max_value=2**63),
+    auth_time=st.none() | st.integers(min_value=-(10**11) + 1, max_value=10**11 - 1),
 )
 sessions = st.builds(
     Session,
@@ -154,6 +155,23 @@ def test_not_a_number_and_infinity_are_not_accepted_as_times():
 
     with pytest.raises(UnreadableSession):
         session_from_bytes(stored)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [(("tokens", "expires_at"), 1e300), (("tokens", "received_at"), -1e11), (("signed_in_at",), 1e11),
+     (("identity", "auth_time"), 10**400), (("identity", "auth_time"), 2**63)],
+)
+def test_a_time_no_date_can_hold_makes_the_session_unreadable_not_a_crash_later(path, value):
+    """A hand-edited `expires_at` of 1e300 once reached `auth status` and overflowed there."""
+    envelope = json.loads(session_to_bytes(make_session()))
+    fields = envelope["session"]
+    for key in path[:-1]:
+        fields = fields[key]
+    fields[path[-1]] = value
+
+    with pytest.raises(UnreadableSession, match=r"\$\.session\." + r"\.".join(path)):
+        session_from_bytes(json.dumps(envelope).encode())
 
 
 @pytest.mark.parametrize(

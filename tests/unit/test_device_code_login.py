@@ -73,6 +73,16 @@ def test_the_device_flow_shows_where_to_go_and_the_code_exactly_as_the_provider_
     assert world.browser.opened_urls == [] and world.listeners.listeners == []
 
 
+@pytest.mark.parametrize("timeout, shown", [(300, 300), (30, 30), (5000, 600)])  # the code lives 600 s
+def test_the_device_prompt_says_how_long_it_waits(world, timeout, shown):
+    world.console = Terminal(world.provider.approve_device)
+    profile = device_profile()
+
+    world.login().one(profile, profile.service("demo"), timeout=timeout)
+
+    assert f"Waiting up to {shown} s for you to finish there (Ctrl-C cancels)…" in world.console.text
+
+
 def test_a_device_sign_in_is_stored_as_a_device_code_session(world):
     world.console = Terminal(world.provider.approve_device)
     sign_in(world)
@@ -232,6 +242,7 @@ def run_pingcli(provider: FakeProvider, tmp_path, *argv: str) -> tuple[int, str,
         env_name("service.demo.authentication.deviceCode.clientID"): "cli-public",
         env_name("auth.storage.type"): "file_system",
     }
+    (tmp_path / "config.toml").touch()  # a file PINGCLI_CONFIG names must exist; the settings are all above
     code = main(list(argv), env, out, err, configure=configure)
     return code, out.getvalue(), err.getvalue()
 

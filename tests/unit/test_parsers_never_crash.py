@@ -606,10 +606,11 @@ def test_any_login_timeout_on_the_command_line_is_a_positive_number_or_a_usage_e
 
 
 @pytest.mark.parametrize("raw", ["nan", "inf", "-inf", "0", "-3"])
-def test_a_login_timeout_that_is_no_number_of_seconds_is_exit_2_before_anything_happens(raw, capsys):
+def test_a_login_timeout_that_is_no_number_of_seconds_is_exit_2_before_anything_happens(raw):
+    err = io.StringIO()
     code = main(["auth", "login", f"--timeout={raw}"], {"PINGCLI_CONFIG": "/nonexistent/config.toml"},
-                io.StringIO(), io.StringIO())
+                io.StringIO(), err)
 
-    usage = capsys.readouterr().err  # argparse reports usage errors on the process's own stderr
+    usage = err.getvalue()  # argparse's usage errors go to the stream main() was given
     assert code == 2
     assert f"argument --timeout: {raw!r} is not a positive number of seconds" in usage and "Traceback" not in usage

@@ -1,4 +1,6 @@
-"""A sign-in whose tokens the keyring will not keep: said so, revoked at the provider, written nowhere else, exit 7.
+"""A keyring pingcli cannot use: `auth login` says so before the sign-in starts (nothing sent, no browser), exit 7;
+one that refuses only the write: the sign-in completes, is said not kept, revoked at the provider, exit 7.
+Either way nothing is written anywhere else.
 
 `pingcli` runs in this process through `main`, against the shipped in-memory provider and pingcli's real
 keyring store. Only the `keyring` library's backend (the OS side) is replaced, by backends of our own that
@@ -9,6 +11,7 @@ that never answers, one that does not keep what it is given, and one that fails 
 from __future__ import annotations
 
 import errno
+import json
 import threading
 
 import pytest
@@ -112,8 +115,12 @@ FAILURES = {
 }
 
 
-@pytest.mark.parametrize("kind", list(FAILURES))
-def test_the_sign_in_completes_then_pingcli_says_the_tokens_were_not_kept_revokes_them_and_exits_7(tmp_path, kind):
+# The store cannot even be read (no keyring, locked, D-Bus trouble, no answer): found out before the sign-in starts.
+UNREADABLE = [kind for kind in FAILURES if kind != "value not kept"]
+
+
+@pytest.mark.parametrize("kind", UNREADABLE)
+def test_an_unusable_keyring_fails_the_login_at_once_with_exit_7_before_anything_is_sent(tmp_path, kind):
     make, backend_name, reason = FAILURES[kind]
     backend = make()
     desk = Desk(tmp_path, backend, timeout=TIME_LIMIT)
@@ -122,20 +129,40 @@ def test_the_sign_in_completes_then_pingcli_says_the_tokens_were_not_kept_revoke
 
         assert code == 7, err
         assert out == ""
-        assert "demo: signed in to demo as Demo User (demo), but the tokens could not be kept" in err
-        assert f"the token store ({backend_name}) is not usable" in err
+        assert f"pingcli: demo: the token store ({backend_name}) is not usable" in err
         assert reason in err
+        assert "the sign-in was not started" in err
         assert "pingcli config set auth.storage.type=file_system" in err and "auth.storage.type=none" in err
-        assert "the tokens were revoked at the provider" in err
-        tokens = desk.issued_tokens()
-        assert len(tokens) == 2  # an access token and a refresh token were issued...
-        assert [desk.alive(token) for token in tokens] == [False, False]  # ...and both are dead
-        assert not any(token in out + err for token in tokens)
+        assert desk.provider.requests == []  # no discovery, no token request: nothing sent to the provider
+        assert desk.opened_urls() == [] and desk.listeners.listeners == []  # no browser, no listener
+        assert desk.issued_tokens() == []
         assert desk.files_written() == []  # no session, token or lock file anywhere
         assert backend.entries == {}  # and nothing half-written in the keyring either
     finally:
         if isinstance(backend, HangingKeyring):
             backend.released.set()
+
+
+def test_a_keyring_that_fails_only_at_the_write_completes_the_sign_in_says_so_revokes_and_exits_7(tmp_path):
+    make, backend_name, reason = FAILURES["value not kept"]
+    backend = make()
+    desk = Desk(tmp_path, backend, timeout=TIME_LIMIT)
+
+    code, out, err = desk.run("auth", "login")
+
+    assert code == 7, err
+    assert out == ""
+    assert "demo: signed in to demo as Demo User (demo), but the tokens could not be kept" in err
+    assert f"the token store ({backend_name}) is not usable" in err
+    assert reason in err
+    assert "pingcli config set auth.storage.type=file_system" in err and "auth.storage.type=none" in err
+    assert "the tokens were revoked at the provider" in err
+    tokens = desk.issued_tokens()
+    assert len(tokens) == 2  # an access token and a refresh token were issued...
+    assert [desk.alive(token) for token in tokens] == [False, False]  # ...and both are dead
+    assert not any(token in out + err for token in tokens)
+    assert desk.files_written() == []
+    assert backend.entries == {}
 
 
 @pytest.mark.parametrize("kind", ["locked collection", "unlock prompt dismissed"])
@@ -149,7 +176,10 @@ def test_a_locked_keyring_is_reported_as_locked_by_status_and_token_never_as_not
         assert code == 7, (command, err)
         assert "the keyring is locked" in err and "unlock the keyring" in err
         assert "not signed in" not in out + err
-        assert out == ""
+        if "json" in command:  # the failure as one JSON document, the same message
+            assert json.loads(out)["error"]["exit_code"] == 7 and "the keyring is locked" in out
+        else:
+            assert out == ""
 
 
 def test_a_keyring_that_never_answers_does_not_hang_status_or_token(tmp_path):

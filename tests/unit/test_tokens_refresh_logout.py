@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import attrs
 import pytest
@@ -212,8 +212,12 @@ def test_a_refused_refresh_token_means_session_expired_and_status_still_knows_wh
     kept = session(signed_in)
     assert kept.expired and kept.identity.preferred_username == "demo"
     status = pingcli("auth", "status")
-    assert status.code == 3
-    assert "demo: session expired (run: pingcli auth login) as Demo User (demo) <demo@example.test>" in status.out
+    assert status.code == 4
+    assert status.out.splitlines()[1:4] == [
+        "demo: session expired: the provider refused the refresh token",
+        "  sign in again: pingcli auth login --service demo",
+        "  who      Demo User (demo) <demo@example.test>",
+    ]
     assert "; the provider refused the refresh token\n" in status.out
     [entry] = pingcli("auth", "status", "--output", "json").json()["services"]
     assert entry["state"] == "expired" and entry["signed_in"] is False
@@ -564,9 +568,9 @@ def test_when_revoking_the_refresh_token_fails_the_access_token_is_still_revoked
     logout = pingcli("auth", "logout")
 
     assert logout.code == 0
-    assert logout.out == ("demo: signed out here, but revocation at the provider failed: refresh token: the "
-                          "revocation endpoint sent a response pingcli cannot use: HTTP 503\n")
-    assert logout.err.startswith("pingcli: warning: demo: revocation at the provider failed: refresh token: ")
+    assert logout.out == "demo: signed out here (removed locally), but not revoked at the provider\n"
+    assert logout.err.startswith("pingcli: warning: demo: revocation at the provider failed: refresh token: the "
+                                 "revocation endpoint sent a response pingcli cannot use: HTTP 503; ")
     assert "the tokens were removed here and stay valid there until they expire" in logout.err
     hints = [r.form["token_type_hint"] for r in signed_in.provider.requests_to("/revoke")]
     assert hints == ["refresh_token", "access_token"]
@@ -612,7 +616,8 @@ def test_logout_all_signs_out_of_every_service_of_every_profile(world, config, p
 
     assert logout.code == 0, logout.err
     assert logout.out.splitlines() == [
-        f"{name}: signed out (tokens revoked at the provider and removed here)" for name in ("demo", "ci", "wiki")
+        f"{name}: signed out (tokens revoked at the provider and removed here)"
+        for name in ("demo (profile default)", "ci (profile work)", "wiki (profile work)")
     ]
     assert world.store.sessions == {}
     for tokens in held.values():
@@ -629,7 +634,7 @@ def test_logout_all_goes_on_past_a_profile_whose_store_is_unavailable_and_says_w
     logout = pingcli("auth", "logout", "--all")
 
     assert logout.code == 7
-    assert logout.out == "demo: signed out (tokens revoked at the provider and removed here)\n"
+    assert logout.out == "demo (profile default): signed out (tokens revoked at the provider and removed here)\n"
     assert logout.err == "pingcli: profile aaa: the token store (Secret Service) is not usable: the keyring is locked\n" \
                          "  unlock it\n"
     assert world.store.sessions == {}
@@ -669,14 +674,16 @@ def test_revoke_without_an_endpoint_sends_nothing(world, tokens):
     assert world.provider.requests == []
 
 
-def test_revoke_never_raises_and_names_both_failures_when_the_endpoint_cannot_be_reached(world, tokens):
+def test_revoke_never_raises_and_sends_nothing_more_once_the_endpoint_cannot_be_reached(world, tokens):
     metadata = attrs.evolve(DiscoveryClient(world.provider).metadata(ISSUER),
                             revocation_endpoint="https://elsewhere.example.test/revoke")
+    world.provider.requests.clear()
 
     result = revoke(world.provider, metadata, tokens, ClientAuth("cli-public"))
 
     assert result.startswith("failed: refresh token: cannot reach the revocation endpoint at https://elsewhere")
-    assert "; access token: cannot reach the revocation endpoint" in result
+    assert result.endswith("; access token: not sent, the provider being unreachable")
+    assert [r.form["token_type_hint"] for r in world.provider.requests] == ["refresh_token"]  # one timeout, not two
     assert "the-access-token" not in result and "the-refresh-token" not in result
 
 
@@ -734,7 +741,7 @@ def test_status_shows_who_issuer_grant_expiry_refresh_token_storage_and_how_they
     assert entry == {
         "service": "demo", "signed_in": True, "state": "signed_in", "storage": "fake store", "issuer": ISSUER,
         "grant": "authorization_code", "access_token_expires_at": iso_z(NOW + 3600), "has_refresh_token": True,
-        "refresh_token_refused": False,
+        "refresh_token_refused": False, "reason": None,
         "identity": {"sub": "user-mfa", "issuer": ISSUER, "preferred_username": "mfa", "name": "Mia Factor",
                      "email": "mfa@example.test", "amr": ["pwd", "otp", "mfa"], "acr": "urn:pingcli:acr:mfa",
                      "auth_time": iso_z(NOW)},
@@ -813,3 +820,322 @@ def test_status_says_just_now_at_the_moment_of_expiry(signed_in, pingcli):
 ])
 def test_relative_times(seconds, text):
     assert relative(seconds) == text
+
+
+# --- A new user's findings: sessions the profile no longer names, refresh tokens used up, storage none, MFA -------
+
+OTHER_ISSUER = "https://idp2.example.test"
+
+
+def test_after_the_issuer_changes_the_old_session_is_not_used_by_token_or_status(signed_in, config, pingcli):
+    config.profiles["default"]["service.demo.issuer"] = OTHER_ISSUER
+    signed_in.provider.requests.clear()
+
+    for argv in (("auth", "token"), ("auth", "token", "--refresh")):
+        refused = pingcli(*argv)
+
+        assert refused.code == 3 and refused.out == ""
+        assert refused.err == (f"pingcli: not signed in to demo: the stored session is for issuer {ISSUER}, "
+                               f"but the profile names {OTHER_ISSUER}\n"
+                               "  run pingcli auth login --service demo\n")
+    signed_in.clock.advance(3600)  # expired: still no refresh at the old issuer
+    assert pingcli("auth", "token").code == 3
+    assert signed_in.provider.requests == []
+
+    status = pingcli("auth", "status")
+    assert status.code == 3
+    assert status.out.splitlines()[1:4] == [
+        f"demo: not signed in: the stored session is for issuer {ISSUER}, but the profile names {OTHER_ISSUER}",
+        "  sign in again: pingcli auth login --service demo",
+        "  who      Demo User (demo) <demo@example.test>",
+    ]
+    [entry] = pingcli("auth", "status", "--output", "json").json()["services"]
+    assert entry["state"] == "other_issuer" and entry["signed_in"] is False and entry["issuer"] == ISSUER
+    assert entry["reason"] == f"the stored session is for issuer {ISSUER}, but the profile names {OTHER_ISSUER}"
+
+
+def test_after_the_client_id_changes_the_old_session_is_not_used(signed_in, config, pingcli):
+    config.profiles["default"]["service.demo.authentication.authorizationCode.clientID"] = "cli-other"
+
+    refused = pingcli("auth", "token")
+
+    assert refused.code == 3 and refused.out == ""
+    assert ("the stored session is for client ID cli-public, but the profile names cli-other "
+            "(authorizationCode.clientID)") in refused.err
+    [entry] = pingcli("auth", "status", "--output", "json").json()["services"]
+    assert entry["state"] == "other_client" and entry["signed_in"] is False
+
+
+def test_logout_of_a_session_for_the_old_issuer_revokes_it_there_and_removes_it(signed_in, config, pingcli):
+    tokens = session(signed_in).tokens
+    config.profiles["default"]["service.demo.issuer"] = OTHER_ISSUER  # the fake provider does not answer there
+
+    logout = pingcli("auth", "logout")
+
+    assert logout.code == 0 and logout.err == ""
+    assert logout.out == "demo: signed out (tokens revoked at the provider and removed here)\n"
+    assert not alive(signed_in.provider, tokens.refresh_token) and not alive(signed_in.provider, tokens.access_token)
+    assert ("default", "demo") not in signed_in.store.sessions
+
+
+FULL_DISK = StorageUnavailable("file store /data", "cannot write /data/default/demo.json: the disk is full",
+                               "free some disk space, or use another store")
+
+
+def test_a_refresh_whose_new_tokens_cannot_be_kept_says_so_revokes_them_and_exits_7(signed_in, pingcli):
+    stored = session(signed_in)
+    signed_in.clock.advance(3600)
+    signed_in.store.refuse_writes = FULL_DISK
+
+    refused = pingcli("auth", "token")
+
+    assert refused.code == 7 and refused.out == ""
+    assert refused.err == (
+        "pingcli: the provider issued new tokens for demo, but they could not be kept: the token store "
+        "(file store /data) is not usable: cannot write /data/default/demo.json: the disk is full; the stored "
+        "session is probably no longer usable (this refresh used up its refresh token); the new tokens were "
+        "revoked at the provider\n"
+        "  free some disk space, or use another store; then sign in again: pingcli auth login --service demo\n")
+    [refresh] = refreshes(signed_in.provider)
+    assert refresh.form["refresh_token"] == stored.tokens.refresh_token
+    new_refresh = [t for t in signed_in.provider.refresh_tokens if t != stored.tokens.refresh_token]
+    new_access = [t for t in signed_in.provider.access_tokens if t != stored.tokens.access_token]
+    assert len(new_refresh) == 1 and len(new_access) == 1
+    revoked = [(r.form["token"], r.form["token_type_hint"]) for r in signed_in.provider.requests_to("/revoke")]
+    assert revoked == [(new_refresh[0], "refresh_token"), (new_access[0], "access_token")]
+    assert not alive(signed_in.provider, new_refresh[0]) and not alive(signed_in.provider, new_access[0])
+    assert session(signed_in) == stored  # nothing was written
+    assert not any(t in refused.err for t in new_refresh + new_access)
+
+
+def test_a_refresh_that_rotates_nothing_and_cannot_be_kept_leaves_the_stored_refresh_token_alone(signed_in, pingcli):
+    signed_in.provider.rotate_refresh_tokens = False
+    stored = session(signed_in)
+    signed_in.clock.advance(3600)
+    signed_in.store.refuse_writes = FULL_DISK
+
+    refused = pingcli("auth", "token")
+
+    assert refused.code == 7 and refused.out == ""
+    assert refused.err.startswith("pingcli: the provider issued a new access token for demo, but it could not be "
+                                  "kept: the token store (file store /data) is not usable: ")
+    assert "the stored session still holds its refresh token; the new access token was revoked" in refused.err
+    assert [r.form["token_type_hint"] for r in signed_in.provider.requests_to("/revoke")] == ["access_token"]
+    assert alive(signed_in.provider, stored.tokens.refresh_token)
+    signed_in.store.refuse_writes = None
+    assert pingcli("auth", "token").code == 0  # once the disk has room, the stored session works
+
+
+def test_with_storage_none_login_revokes_the_tokens_after_showing_who_signed_in(world, config, pingcli):
+    config.profiles["default"]["auth.storage.type"] = "none"
+    world.person_signs_in()
+
+    login = pingcli("auth", "login")
+
+    assert login.code == 0, login.err
+    assert login.out == (
+        "Signed in to demo as Demo User (demo) <demo@example.test>\n"
+        f"  issuer {ISSUER}, subject user-demo, authenticated by pwd; acr urn:pingcli:acr:pwd\n"
+        "  tokens were not stored (auth.storage.type=none); they were revoked at the provider (refresh token, "
+        "then access token), so none of them is valid any more\n")
+    assert world.provider.requests_to("/userinfo") and world.provider.requests[-1].path == "/revoke"
+    revoked = [r.form["token_type_hint"] for r in world.provider.requests_to("/revoke")]
+    assert revoked == ["refresh_token", "access_token"]
+    tokens = [*world.provider.refresh_tokens, *world.provider.access_tokens]
+    assert len(tokens) == 2 and not any(alive(world.provider, t) for t in tokens)
+    assert pingcli("auth", "login", "--output", "json").json()["services"][0]["revocation"] == "revoked"
+
+
+def test_with_storage_none_token_asks_for_no_refresh_token_and_says_how_long_the_printed_one_lasts(world, config,
+                                                                                                   pingcli):
+    config.profiles["default"]["auth.storage.type"] = "none"
+    world.person_signs_in()
+
+    token = pingcli("auth", "token")
+
+    printed = token.token
+    [authorization] = world.browser.opened_urls
+    assert "offline_access" not in parse_qs(urlsplit(authorization).query)["scope"][0].split()
+    assert world.provider.refresh_tokens == {}  # nothing long-lived was issued, so nothing is left valid unseen
+    assert world.provider.requests_to("/revoke") == [] and alive(world.provider, printed)
+    assert token.err.endswith(
+        "pingcli: demo: auth.storage.type=none keeps nothing: no refresh token was asked for or issued; the access "
+        f"token printed stays valid until {iso_z(NOW + 3600)}\n")
+
+
+class GrantsOfflineAccessUnasked(FakeProvider):
+    """A provider that hands out a refresh token whatever the scope asked for."""
+
+    def authorize(self, authorization_url, **kwargs):
+        parts = urlsplit(authorization_url)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        query.update(scope=query["scope"] + " offline_access", prompt="consent")
+        return super().authorize(parts._replace(query=urlencode(query)).geturl(), **kwargs)
+
+
+def test_with_storage_none_a_refresh_token_issued_unasked_is_left_valid_and_said_so(world, config, pingcli):
+    config.profiles["default"]["auth.storage.type"] = "none"
+    world.provider = GrantsOfflineAccessUnasked(ISSUER, world.clock)
+    world.person_signs_in()
+
+    token = pingcli("auth", "token")
+
+    printed = token.token
+    [refresh] = world.provider.refresh_tokens
+    assert world.provider.requests_to("/revoke") == []  # revoking it would end the printed token at most providers
+    assert alive(world.provider, printed) and alive(world.provider, refresh)
+    assert ("the provider issued a refresh token unasked; it was not revoked, as at most providers that would also "
+            "end the access token printed, and it stays valid there until it expires; the access token printed "
+            f"stays valid until {iso_z(NOW + 3600)}\n") in token.err
+
+
+def test_with_storage_none_and_no_revocation_login_says_the_tokens_stay_valid(world, config, pingcli):
+    config.profiles["default"]["auth.storage.type"] = "none"
+    world.provider.offers_revocation = False
+    world.person_signs_in()
+
+    login = pingcli("auth", "login")
+
+    assert login.code == 0
+    assert login.out.endswith("  tokens were not stored (auth.storage.type=none); the provider offers no revocation, "
+                              "so they stay valid there until they expire\n")
+
+
+def test_status_with_storage_none_says_nothing_is_kept_and_that_token_signs_in_each_time(world, config, pingcli):
+    config.profiles["default"]["auth.storage.type"] = "none"
+
+    status = pingcli("auth", "status")
+
+    assert status.code == 3
+    assert "pingcli auth login" not in status.out
+    assert status.out.splitlines()[1] == ("demo: not signed in: auth.storage.type=none keeps nothing between "
+                                          "commands; pingcli auth token signs in each time it runs")
+
+
+def test_a_sign_in_refused_for_missing_mfa_is_revoked_and_names_amr_plainly(world, config, pingcli):
+    config.profiles["default"]["service.demo.authentication.requireMFA"] = True
+    world.person_signs_in()
+
+    login = pingcli("auth", "login")
+
+    assert login.code == 5
+    assert "did not use multi-factor authentication (amr pwd, acr urn:pingcli:acr:pwd)" in login.err
+    assert "['pwd']" not in login.err
+    assert "the tokens of this sign-in were revoked at the provider" in login.err
+    tokens = [*world.provider.refresh_tokens, *world.provider.access_tokens]
+    assert len(tokens) == 2 and not any(alive(world.provider, t) for t in tokens)
+    assert world.store.saved == []
+
+
+def test_after_requiring_mfa_a_password_only_session_is_not_signed_in_and_token_refuses_it(signed_in, config,
+                                                                                          pingcli):
+    config.profiles["default"]["service.demo.authentication.requireMFA"] = True
+    signed_in.provider.requests.clear()
+
+    refused = pingcli("auth", "token")
+    status = pingcli("auth", "status")
+
+    assert refused.code == 5 and refused.out == "" and signed_in.provider.requests == []
+    assert refused.err == (
+        "pingcli: the stored session for demo does not meet the service's multi-factor requirement "
+        "(requireMFA=true): it was authenticated by pwd\n"
+        "  sign in again and complete the second factor: pingcli auth login --service demo\n")
+    assert status.code == 3
+    assert status.out.splitlines()[1] == ("demo: not signed in: the stored session does not meet the service's "
+                                          "multi-factor requirement (requireMFA=true): it was authenticated by pwd")
+    [entry] = pingcli("auth", "status", "--output", "json").json()["services"]
+    assert entry["state"] == "mfa_missing" and entry["signed_in"] is False
+    sign_in(signed_in, pingcli, user=MFA_USER)
+    assert pingcli("auth", "status").code == 0 and pingcli("auth", "token").code == 0
+
+
+def test_status_exits_4_when_a_session_expired_and_no_service_is_merely_not_signed_in(signed_in, config, pingcli):
+    used_up(signed_in.provider, session(signed_in).tokens.refresh_token)
+    signed_in.clock.advance(3600)
+    assert pingcli("auth", "token").code == 4
+
+    assert pingcli("auth", "status").code == 4
+    config.profiles["default"].update({k.replace(".demo.", ".wiki."): v for k, v in SETTINGS.items()})
+    assert pingcli("auth", "status").code == 3  # wiki is not signed in at all: 3 wins
+    assert pingcli("auth", "status", "--service", "demo").code == 4
+
+
+def test_signing_in_again_revokes_the_tokens_of_the_session_it_replaces(signed_in, pingcli):
+    old = session(signed_in).tokens
+
+    login = pingcli("auth", "login")
+
+    assert login.code == 0 and login.err == ""
+    assert "  the tokens of the session it replaces were revoked at the provider\n" in login.out
+    new = session(signed_in).tokens
+    assert new.refresh_token != old.refresh_token
+    assert not alive(signed_in.provider, old.refresh_token) and not alive(signed_in.provider, old.access_token)
+    assert alive(signed_in.provider, new.refresh_token) and alive(signed_in.provider, new.access_token)
+
+
+def test_a_failure_to_revoke_the_replaced_session_is_a_warning_only(signed_in, pingcli):
+    old = session(signed_in).tokens
+    signed_in.provider.queue_response("/revoke", HttpResponse(503, {"content-type": "text/plain"}, b"down"))
+
+    login = pingcli("auth", "login")
+
+    assert login.code == 0
+    assert login.err == ("pingcli: warning: demo: the tokens of the session this sign-in replaces could not all be "
+                         "revoked at the provider (refresh token: the revocation endpoint sent a response pingcli "
+                         "cannot use: HTTP 503); they stay valid there until they expire\n")
+    assert session(signed_in).tokens.refresh_token != old.refresh_token
+    assert alive(signed_in.provider, old.refresh_token) and not alive(signed_in.provider, old.access_token)
+
+
+def test_logout_sends_no_second_revocation_once_the_provider_is_unreachable(signed_in, pingcli):
+    discovery = signed_in.provider.request("GET", ISSUER + "/.well-known/openid-configuration", endpoint="discovery")
+    document = {**json.loads(discovery.body), "revocation_endpoint": "https://unreachable.example.test/revoke"}
+    signed_in.provider.queue_response("/.well-known/openid-configuration", HttpResponse(
+        200, {"content-type": "application/json"}, json.dumps(document).encode()))
+    signed_in.provider.requests.clear()
+
+    logout = pingcli("auth", "logout")
+
+    assert logout.code == 0
+    assert [r.form["token_type_hint"] for r in signed_in.provider.requests if r.form and "token" in r.form] == [
+        "refresh_token"]
+    assert "refresh token: cannot reach the revocation endpoint at https://unreachable.example.test" in logout.err
+    assert "; access token: not sent, the provider being unreachable;" in logout.err
+    assert ("default", "demo") not in signed_in.store.sessions
+
+
+def test_a_failed_revocation_is_reported_once_in_words_that_fit_revocation(signed_in, pingcli):
+    for _ in range(2):
+        signed_in.provider.queue_response("/revoke", HttpResponse(
+            401, {"content-type": "application/json"},
+            b'{"error": "invalid_client", "error_description": "client authentication failed"}'))
+
+    logout = pingcli("auth", "logout")
+
+    assert logout.code == 0
+    assert logout.out == "demo: signed out here (removed locally), but not revoked at the provider\n"
+    assert logout.err == (
+        "pingcli: warning: demo: revocation at the provider failed: refresh token: the revocation endpoint refused "
+        "the request: invalid_client: client authentication failed; access token: the revocation endpoint refused "
+        "the request: invalid_client: client authentication failed; the tokens were removed here and stay valid "
+        "there until they expire\n")
+    assert "sign-in" not in logout.err
+
+
+def test_a_store_that_refuses_only_the_write_at_login_revokes_the_new_tokens_and_exits_7(world, pingcli):
+    world.store.refuse_writes = FULL_DISK
+    world.person_signs_in()
+
+    login = pingcli("auth", "login")
+
+    assert login.code == 7 and login.out == ""
+    assert "pingcli: demo: signed in to demo as Demo User (demo), but the tokens could not be kept" in login.err
+    assert "the disk is full" in login.err and "the tokens were revoked at the provider" in login.err
+    tokens = [*world.provider.refresh_tokens, *world.provider.access_tokens]
+    assert len(tokens) == 2 and not any(alive(world.provider, t) for t in tokens)
+
+
+def test_the_help_of_token_refresh_says_a_token_got_in_the_last_seconds_is_returned(capsys):
+    assert main(["auth", "token", "--help"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert f"unless another pingcli got a new one in the last {RECENT_REFRESH:g} s" in shown
