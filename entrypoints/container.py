@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dependency_injector import containers, providers
 
 from pingcli.adapters.config_toml import TomlConfigStore
 from pingcli.adapters.file_lock import FileLocks, ThreadLocks
-from pingcli.adapters.http_urllib3 import Urllib3HttpClient
-from pingcli.adapters.id_token import JwksIdTokenValidator
 from pingcli.adapters.loopback_listener import LoopbackListenerFactory
 from pingcli.adapters.oidc_discovery import CachedDiscovery
 from pingcli.adapters.provider_cache import ProviderCache
@@ -25,6 +25,20 @@ from pingcli.domain.usecases.status import Status
 from pingcli.domain.usecases.token import GetToken, Refresher
 
 
+# urllib3 and PyJWT (with cryptography) take about 45 ms to import: only commands that reach the provider
+# pay for them, so `auth status` and `config` stay quick.
+def _http_client(**kwargs: Any) -> Any:
+    from pingcli.adapters.http_urllib3 import Urllib3HttpClient
+
+    return Urllib3HttpClient(**kwargs)
+
+
+def _id_token_validator(*args: Any, **kwargs: Any) -> Any:
+    from pingcli.adapters.id_token import JwksIdTokenValidator
+
+    return JwksIdTokenValidator(*args, **kwargs)
+
+
 class Container(containers.DeclarativeContainer):
     """`config` carries: env, config_path, config_required_by, sessions_dir, locks_dir, cache_dir, http_timeout,
     profile_flag, storage_type, open_browser, trace, stderr."""
@@ -33,11 +47,11 @@ class Container(containers.DeclarativeContainer):
 
     console = providers.Singleton(StreamConsole, config.stderr)
     clock = providers.Singleton(SystemClock)
-    http = providers.Singleton(Urllib3HttpClient, trace=config.trace, timeout=config.http_timeout)
+    http = providers.Singleton(_http_client, trace=config.trace, timeout=config.http_timeout)
     # Public provider metadata only (discovery, JWKS): kept whatever auth.storage.type says.
     provider_cache = providers.Singleton(ProviderCache, config.cache_dir)
     discovery = providers.Singleton(CachedDiscovery, http, provider_cache, clock)
-    id_tokens = providers.Singleton(JwksIdTokenValidator, http, cache=provider_cache)
+    id_tokens = providers.Singleton(_id_token_validator, http, cache=provider_cache)
     listeners = providers.Singleton(LoopbackListenerFactory)
     browser = providers.Selector(
         config.browser,
