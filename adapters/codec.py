@@ -27,6 +27,17 @@ class UnreadableSession(Exception):
         self.reason = reason
 
 
+class NewerSession(UnreadableSession):
+    """A session in a format version above this pingcli's: a newer pingcli wrote it, and may still use it."""
+
+    def __init__(self, version: int) -> None:
+        super().__init__(
+            f"it has format version {str(version)[:12]}, written by a newer pingcli; this one reads version "
+            f"{FORMAT_VERSION}"
+        )
+        self.version = version
+
+
 def _strict(kind: type, *, also: tuple[type, ...] = ()) -> Any:
     """A structure hook that accepts exactly `kind` (or `also`, converted), never a coerced look-alike."""
 
@@ -115,6 +126,8 @@ def session_from_bytes(data: bytes) -> Session:
     except (ValueError, RecursionError) as error:
         where = f" at character {error.pos}" if isinstance(error, json.JSONDecodeError) else ""
         raise UnreadableSession(f"it is not valid JSON{where}") from None
+    if isinstance(envelope, dict) and type(envelope.get("version")) is int and envelope["version"] > FORMAT_VERSION:
+        raise NewerSession(envelope["version"])  # whatever else a newer envelope holds
     if not isinstance(envelope, dict) or set(envelope) != _ENVELOPE_KEYS:
         raise UnreadableSession("it is not a pingcli session envelope")
     version = envelope["version"]
@@ -128,3 +141,34 @@ def session_from_bytes(data: bytes) -> Session:
         return converter.structure(envelope["session"], Session)
     except Exception as error:  # cattrs raises validation groups, TypeError, ValueError, KeyError, ...
         raise UnreadableSession(f"its session does not have the expected shape ({_describe(error)})") from None
+
+
+_MAX_TOKEN = 64 * 1024  # no real token is longer; a longer string is junk, not worth sending to a provider
+
+
+def tokens_in(data: bytes) -> dict[str, str] | None:
+    """What can still be revoked in a stored blob that is not a session this pingcli reads (set aside, or newer).
+
+    Read leniently: any JSON object with a `tokens` object (in a `session`, or at the top) holding an
+    access_token or refresh_token string. Also `issuer`, `client_id` and `grant` beside them, when they are
+    strings. None when no token can be read.
+    """
+    try:
+        parsed = json.loads(bytes(data).decode("utf-8"), parse_constant=_no_constants)
+    except (ValueError, RecursionError, TypeError):
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    session = parsed.get("session") if isinstance(parsed.get("session"), dict) else parsed
+    tokens = session.get("tokens")
+    if not isinstance(tokens, dict):
+        return None
+
+    def text(value: Any) -> str | None:
+        return value if isinstance(value, str) and 0 < len(value) <= _MAX_TOKEN else None
+
+    found = {name: value for name in ("access_token", "refresh_token") if (value := text(tokens.get(name)))}
+    if not found:
+        return None
+    found.update({name: value for name in ("issuer", "client_id", "grant") if (value := text(session.get(name)))})
+    return found

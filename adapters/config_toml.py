@@ -37,6 +37,11 @@ class TomlConfigStore:
         self.location = str(path)
         self.required_by = required_by
 
+    @property
+    def lock_name(self) -> str:
+        """From the resolved path: every link, relative path or `..` that reaches the file takes the same lock."""
+        return f"config:{os.path.realpath(self.path)}"
+
     def _read(self) -> tomlkit.TOMLDocument:
         try:
             text = self.path.read_text(encoding="utf-8")
@@ -82,11 +87,15 @@ class TomlConfigStore:
                 + ("the previous file is unchanged" if existed else "nothing was written"),
             ) from None
 
-    def load(self) -> tuple[str | None, dict[str, dict[str, Any]]]:
+    def load(self) -> tuple[Any, dict[str, dict[str, Any]]]:
         document = self._read()
         active = document.get(ACTIVE)
         profiles = {name: _flatten(table) for name, table in document.get(PROFILES, {}).items()}
-        return (str(active) if isinstance(active, str) else None), profiles
+        # As written (a number, a table...): the use case says what is wrong with it rather than skip it.
+        return (active.unwrap() if hasattr(active, "unwrap") else active), profiles
+
+    def unknown_top_level_keys(self) -> list[str]:
+        return sorted(str(key) for key in self._read() if key not in (ACTIVE, PROFILES))
 
     def _profile_table(self, document: tomlkit.TOMLDocument, profile: str, create: bool) -> Any:
         if PROFILES not in document:

@@ -32,6 +32,7 @@ from pingcli.domain.errors import (
     ProviderUnreachable,
     StorageUnavailable,
 )
+from pingcli.domain.leftover import Leftover
 from pingcli.domain.provider import HttpResponse
 from pingcli.domain.session import Session
 
@@ -187,7 +188,8 @@ class FakeSessionStore:
 
     Knobs for what real stores do on bad days: `fail_with` (every call fails: no keyring, locked),
     `refuse_writes` (reads work, writes fail: a full disk), `refuse_deletes`, and `keeps=False` (a
-    write "succeeds" but nothing is kept, as a broken keyring backend does).
+    write "succeeds" but nothing is kept, as a broken keyring backend does). `leftover_copies` holds what
+    `leftovers()` lists per (profile, service): set-aside copies, a newer pingcli's session.
     """
 
     def __init__(
@@ -209,6 +211,8 @@ class FakeSessionStore:
         self.deleted: list[tuple[str, str]] = []
         self.secrets: dict[tuple[str, str, str], str] = {}
         self.secrets_deleted: list[tuple[str, str, str]] = []
+        self.leftover_copies: dict[tuple[str, str], list[Leftover]] = {}
+        self.forgotten: list[str] = []
         self.notices: list[str] = []
 
     def _check(self, refusal: StorageUnavailable | None = None) -> None:
@@ -232,6 +236,22 @@ class FakeSessionStore:
         self.deleted.append((profile, service))
         return self.sessions.pop((profile, service), None) is not None
 
+    def leftovers(self, profile: str, service: str) -> list[Leftover]:
+        self._check()
+        return list(self.leftover_copies.get((profile, service), ()))
+
+    def remove_leftover(self, profile: str, service: str, leftover: Leftover) -> bool:
+        self._check(self.refuse_deletes)
+        kept = self.leftover_copies.get((profile, service), [])
+        if leftover not in kept:
+            return False
+        kept.remove(leftover)
+        return True
+
+    def forget_profile(self, profile: str) -> None:
+        self._check()
+        self.forgotten.append(profile)
+
     def load_secret(self, profile: str, service: str, name: str) -> str | None:
         self._check()
         return self.secrets.get((profile, service, name))
@@ -250,12 +270,17 @@ class FakeSessionStore:
 class FakeConfigStore:
     def __init__(self, profiles: Mapping[str, Mapping[str, Any]] | None = None, active: str | None = None) -> None:
         self.location = "memory"
-        self.active = active
+        self.lock_name = "config/memory"
+        self.active: Any = active
         self.profiles: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (profiles or {}).items()}
+        self.top_level: dict[str, Any] = {}  # keys besides the active profile and the profiles, as a file may hold
         self.writes = 0
 
-    def load(self) -> tuple[str | None, dict[str, dict[str, Any]]]:
+    def load(self) -> tuple[Any, dict[str, dict[str, Any]]]:
         return self.active, {k: dict(v) for k, v in self.profiles.items()}
+
+    def unknown_top_level_keys(self) -> list[str]:
+        return sorted(self.top_level)
 
     def set_value(self, profile: str, key: str, value: Any) -> None:
         self.profiles.setdefault(profile, {})[key] = value

@@ -83,12 +83,14 @@ class FileLocks:
     (On Windows an open file cannot be removed: there the files stay, which is still correct.)
     """
 
-    def __init__(self, directory: Path, poll: float = 0.02) -> None:
+    def __init__(self, directory: Path, poll: float = 0.02, namespace: str | None = None) -> None:
         self.directory = directory
         self._poll = poll
+        # The stores' namespace of a configuration file (session_stores.config_namespace): its locks are its own.
+        self._prefix = f"{namespace}/" if namespace else ""
 
     def _path(self, name: str) -> Path:
-        return self.directory / lock_file_name(name)
+        return self.directory / lock_file_name(self._prefix + name)
 
     def _open(self, path: Path) -> int:
         try:

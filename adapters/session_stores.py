@@ -19,9 +19,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pingcli.domain.errors import StorageUnavailable
+from pingcli.domain.leftover import Leftover
 from pingcli.domain.session import Session
 
-from .codec import MAX_STORED_BYTES, UnreadableSession, session_from_bytes, session_to_bytes
+from .codec import (
+    FORMAT_VERSION,
+    MAX_STORED_BYTES,
+    NewerSession,
+    UnreadableSession,
+    session_from_bytes,
+    session_to_bytes,
+    tokens_in,
+)
 
 T = TypeVar("T")
 
@@ -69,6 +78,50 @@ def _unreadable_notice(profile: str, service: str, reason: str, aside: str) -> s
     )
 
 
+def _newer_notice(profile: str, service: str, newer: NewerSession, where: str) -> str:
+    return (
+        f"The stored session of profile {profile!r}, service {service!r} ({where}) was written by a newer pingcli "
+        f"(session format version {str(newer.version)[:12]}; this pingcli reads version {FORMAT_VERSION}), so you are "
+        f"not signed in to {service} here; it was left as it is. Use that newer pingcli, or sign in again with this "
+        f"one (pingcli auth login --service {service}), which replaces it"
+    )
+
+
+def _leftover(place: str, key: str, data: bytes | None, newer: bool = False) -> Leftover:
+    found = tokens_in(data) if data is not None else None
+    return Leftover(place, key, newer, **(found or {}))
+
+
+# ---------------------------------------------------------------------------
+# One namespace per configuration file
+# ---------------------------------------------------------------------------
+
+# Never a profile name (those have no dot), so a namespaced directory or entry cannot meet a default one.
+_NAMESPACE = re.compile(r"config\.[0-9a-f]{16}")
+
+
+def config_namespace(config_file: Path, default_config_file: Path) -> str | None:
+    """Where the stores keep the sessions and secrets of a configuration file, besides those of every other.
+
+    None for the default file, which keeps the names pingcli has always used (no one loses a session);
+    `config.<16 hex digits of SHA-256>` of the resolved absolute path for any other, so `--config other.toml`
+    never sees, moves or signs out what the default file's profiles keep under the same names.
+    """
+
+    def resolved(path: Path) -> str:
+        return os.path.normcase(str(Path(path).expanduser().resolve()))
+
+    here = resolved(config_file)
+    if here == resolved(default_config_file):
+        return None
+    return "config." + hashlib.sha256(here.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def _check_namespace(namespace: str | None) -> None:
+    if namespace is not None and not _NAMESPACE.fullmatch(namespace):
+        raise ValueError(f"not a store namespace: {namespace!r}")
+
+
 # ---------------------------------------------------------------------------
 # Memory: auth.storage.type=none
 # ---------------------------------------------------------------------------
@@ -94,6 +147,15 @@ class MemorySessionStore:
     def delete(self, profile: str, service: str) -> bool:
         return self._sessions.pop((profile, service), None) is not None
 
+    def leftovers(self, profile: str, service: str) -> list[Leftover]:
+        return []  # nothing is ever set aside in memory
+
+    def remove_leftover(self, profile: str, service: str, leftover: Leftover) -> bool:
+        return False
+
+    def forget_profile(self, profile: str) -> None:
+        return None
+
     # Client secrets are never given to this store (pingcli refuses them with auth.storage.type=none);
     # it keeps them for this process only, like its sessions, for callers that do.
     def load_secret(self, profile: str, service: str, name: str) -> str | None:
@@ -116,6 +178,12 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _BINARY = getattr(os, "O_BINARY", 0)
 NOTICE_MARKER = ".notice-shown"
+# What _set_aside appends to the name of `<service>.json`.
+_ASIDE = re.compile(r"\.corrupt-[0-9]{8}T[0-9]{6}Z(?:-[0-9]{1,2})?")
+
+
+def _is_set_aside(name: str, session_file: str) -> bool:
+    return name.startswith(session_file) and _ASIDE.fullmatch(name[len(session_file):]) is not None
 
 
 def _timestamp(now: float) -> str:
@@ -126,11 +194,13 @@ class FileSessionStore:
     """One file per session, `<directory>/<profile>/<service>.json`: directories 0700, files 0600 from creation.
 
     Writes go to a temporary file in the same directory, are flushed to disk, then renamed over the old
-    file, so a failed write (full disk, no permission) leaves the previous session as it was.
+    file, so a failed write (full disk, no permission) leaves the previous session as it was. A `namespace`
+    (see config_namespace) puts everything one directory further down, `<directory>/<namespace>/`.
     """
 
-    def __init__(self, directory: Path, *, now: Callable[[], float] = time.time) -> None:
-        self.directory = Path(directory)
+    def __init__(self, directory: Path, *, now: Callable[[], float] = time.time, namespace: str | None = None) -> None:
+        _check_namespace(namespace)
+        self.directory = Path(directory) / namespace if namespace else Path(directory)
         self.description = str(self.directory)
         self.backend_name = f"file store {self.directory}"
         self.notices: list[str] = []
@@ -253,6 +323,12 @@ class FileSessionStore:
         try:
             session = session_from_bytes(data)
             _matches(session, profile, service)
+        except NewerSession as newer:
+            # Setting it aside would take it from the newer pingcli too (a downgrade must not end a session).
+            notice = _newer_notice(profile, service, newer, str(path))
+            if notice not in self.notices:
+                self.notices.append(notice)
+            return None
         except UnreadableSession as problem:
             self._set_aside(path, profile, service, problem.reason)
             return None
@@ -370,6 +446,50 @@ class FileSessionStore:
     def delete(self, profile: str, service: str) -> bool:
         return self._remove(self.path_of(profile, service))
 
+    def _set_aside_names(self, path: Path) -> list[str]:
+        try:
+            names = os.listdir(path.parent)
+        except FileNotFoundError:
+            return []
+        except OSError as error:
+            raise self._fail("list", path.parent, error) from None
+        return sorted(name for name in names if _is_set_aside(name, path.name))
+
+    def leftovers(self, profile: str, service: str) -> list[Leftover]:
+        path = self.path_of(profile, service)
+        found = []
+        data = self._read_private(path)
+        if data is not None:
+            try:
+                session_from_bytes(data)
+            except NewerSession:
+                found.append(_leftover(f"{path} (written by a newer pingcli)", str(path), data, newer=True))
+            except UnreadableSession:
+                pass  # load() sets it aside; then it is one of the copies
+        for name in self._set_aside_names(path):
+            copy = path.with_name(name)
+            try:
+                data = self._read_private(copy)
+            except StorageUnavailable:
+                data = None  # removable even so (a link, a file of the wrong kind): its tokens are out of reach
+            found.append(_leftover(str(copy), str(copy), data))
+        return found
+
+    def remove_leftover(self, profile: str, service: str, leftover: Leftover) -> bool:
+        path = self.path_of(profile, service)
+        target = Path(leftover.key)
+        # Only what leftovers() lists: a Leftover is a value anyone can make, not a licence to remove any file.
+        if target.parent != path.parent or not (target == path or _is_set_aside(target.name, path.name)):
+            raise ValueError(f"not a leftover of profile {profile!r}, service {service!r}: {target}")
+        return self._remove(target)
+
+    def forget_profile(self, profile: str) -> None:
+        _check_names(profile, "x")
+        try:
+            os.rmdir(self.directory / profile)  # only when empty: anything still in it stays
+        except OSError:
+            pass
+
     def _remove(self, path: Path) -> bool:
         try:
             os.unlink(path)
@@ -420,6 +540,7 @@ WINDOWS_MAX_VALUE_BYTES = 1280  # Credential Manager keeps 2560 bytes of UTF-16:
 _MIN_VALUE_BYTES = 128  # the manifest of a chunked value must fit in one entry
 _MAX_CHUNKS = 4096
 _MANIFEST_MARK = "pingcli-chunked"
+_MAX_ASIDE = 20  # set-aside copies of one entry; the last is overwritten beyond that
 
 _BACKEND_NAMES = {
     "keyring.backends.SecretService": "Secret Service",
@@ -554,6 +675,16 @@ def _chunk_count(text: str | None) -> int:
     return manifest[0] if manifest else 0
 
 
+def _set_aside_bytes(raw: str) -> bytes:
+    """The stored bytes in what _set_aside kept (the main entry, then each chunk, a line each), as best it can."""
+    first, _, rest = raw.partition("\n")
+    text = "".join(rest.split("\n")) if _manifest(first) else first
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        return raw.encode("utf-8", "surrogatepass")  # not base64: perhaps the JSON itself
+
+
 def _is_locked_error(error: BaseException) -> bool:
     from keyring.errors import InitError, KeyringLocked
 
@@ -581,6 +712,7 @@ class KeyringSessionStore:
     Values are the codec's bytes in base64. Backends with a small value limit get the value in chunks
     (`<profile>/<service>#<i>`) and a manifest under the main entry. Every keyring call is bounded by
     `timeout` seconds, because a hung D-Bus would otherwise hang pingcli. Nothing is ever written elsewhere.
+    With a `namespace` (see config_namespace) every entry name starts with `<namespace>/`.
     """
 
     def __init__(
@@ -589,9 +721,12 @@ class KeyringSessionStore:
         service_name: str = "pingcli",
         timeout: float = 10.0,
         max_value_bytes: int | None = None,
+        namespace: str | None = None,
     ) -> None:
         if max_value_bytes is not None and max_value_bytes < _MIN_VALUE_BYTES:
             raise ValueError(f"max_value_bytes must be at least {_MIN_VALUE_BYTES}")
+        _check_namespace(namespace)
+        self._prefix = f"{namespace}/" if namespace else ""
         self.notices: list[str] = []
         self.backend_name = "OS keyring"
         self.description = "OS keyring"
@@ -811,28 +946,46 @@ class KeyringSessionStore:
 
     # -- the port ------------------------------------------------------------
 
+    def _session_entry(self, profile: str, service: str) -> str:
+        return self._prefix + self.entry_name(profile, service)
+
+    def _decode(self, backend: Any, name: str, main: str, parts: list[str]) -> bytes:
+        text = self._read(backend, name, main, parts)
+        try:
+            return base64.b64decode(text.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError):
+            raise UnreadableSession("it is not base64 text") from None
+
     def load(self, profile: str, service: str) -> Session | None:
-        name = self.entry_name(profile, service)
+        name = self._session_entry(profile, service)
         backend = self._ready()
         main = self._get(backend, name)
         if main is None:
             return None
         parts: list[str] = []
         try:
-            text = self._read(backend, name, main, parts)
-            try:
-                data = base64.b64decode(text.encode("ascii"), validate=True)
-            except (binascii.Error, UnicodeEncodeError):
-                raise UnreadableSession("it is not base64 text") from None
-            session = session_from_bytes(data)
+            session = session_from_bytes(self._decode(backend, name, main, parts))
             _matches(session, profile, service)
+        except NewerSession as newer:
+            # Setting it aside would take it from the newer pingcli too (a downgrade must not end a session).
+            notice = _newer_notice(profile, service, newer, f"{self.description} entry {name!r} of "
+                                                            f"{self._service_name!r}")
+            if notice not in self.notices:
+                self.notices.append(notice)
+            return None
         except UnreadableSession as problem:
             self._set_aside(backend, name, profile, service, "\n".join([main, *parts]), problem.reason)
             return None
         return session
 
+    def _aside_names(self, name: str) -> list[str]:
+        """Where copies of entry `name` are set aside: `.corrupt`, then `.corrupt-2`, … (a keyring lists nothing)."""
+        return [f"{name}.corrupt"] + [f"{name}.corrupt-{index}" for index in range(2, _MAX_ASIDE + 1)]
+
     def _set_aside(self, backend: Any, name: str, profile: str, service: str, raw: str, reason: str) -> None:
-        aside = f"{name}.corrupt"
+        # A free name: overwriting an earlier copy would lose the tokens in it before logout could revoke them.
+        names = self._aside_names(name)
+        aside = next((candidate for candidate in names if self._get(backend, candidate) is None), names[-1])
         self._write(backend, aside, raw)
         self._remove(backend, name)
         self._remove_chunks(backend, name, 0, _chunk_count(raw.split("\n", 1)[0]))
@@ -840,16 +993,52 @@ class KeyringSessionStore:
         self.notices.append(_unreadable_notice(profile, service, reason, where))
 
     def save(self, session: Session) -> None:
-        name = self.entry_name(session.profile, session.service)
+        name = self._session_entry(session.profile, session.service)
         backend = self._ready()
         self._write(backend, name, base64.b64encode(session_to_bytes(session)).decode("ascii"))
 
     def delete(self, profile: str, service: str) -> bool:
-        name = self.entry_name(profile, service)
-        backend = self._ready()
+        return self._delete_entry(self._ready(), self._session_entry(profile, service))
+
+    def _delete_entry(self, backend: Any, name: str) -> bool:
         main = self._get(backend, name)
         removed = self._remove(backend, name)
         return self._remove_chunks(backend, name, 0, _chunk_count(main)) or removed
+
+    def leftovers(self, profile: str, service: str) -> list[Leftover]:
+        name = self._session_entry(profile, service)
+        backend = self._ready()
+        found = []
+        main = self._get(backend, name)
+        if main is not None:
+            try:
+                data = self._decode(backend, name, main, [])
+                session_from_bytes(data)
+            except NewerSession:
+                place = f"{self.description} entry {name!r} of {self._service_name!r} (written by a newer pingcli)"
+                found.append(_leftover(place, name, data, newer=True))
+            except UnreadableSession:
+                pass  # load() sets it aside; then it is the copy below
+        for aside in self._aside_names(name):
+            raw = self._get(backend, aside)
+            if raw is None:
+                break  # set aside in order: the first free name ends them
+            try:
+                raw = self._read(backend, aside, raw, [])
+            except UnreadableSession:
+                raw = None  # a copy of a copy gone bad: removable, its tokens out of reach
+            place = f"{self.description} entry {aside!r} of {self._service_name!r}"
+            found.append(_leftover(place, aside, None if raw is None else _set_aside_bytes(raw)))
+        return found
+
+    def remove_leftover(self, profile: str, service: str, leftover: Leftover) -> bool:
+        name = self._session_entry(profile, service)
+        if leftover.key != name and leftover.key not in self._aside_names(name):
+            raise ValueError(f"not a leftover of profile {profile!r}, service {service!r}: {leftover.key!r}")
+        return self._delete_entry(self._ready(), leftover.key)
+
+    def forget_profile(self, profile: str) -> None:
+        return None  # entries are removed one by one; nothing holds them together
 
     # -- client secrets: the SecretStore port ------------------------------------
 
@@ -860,7 +1049,7 @@ class KeyringSessionStore:
         return f"{profile}/{service}/client-secret/{name}"
 
     def load_secret(self, profile: str, service: str, name: str) -> str | None:
-        entry = self.secret_entry_name(profile, service, name)
+        entry = self._prefix + self.secret_entry_name(profile, service, name)
         backend = self._ready()
         main = self._get(backend, entry)
         if main is None:
@@ -875,11 +1064,11 @@ class KeyringSessionStore:
             ) from None
 
     def save_secret(self, profile: str, service: str, name: str, secret: str) -> None:
-        entry = self.secret_entry_name(profile, service, name)
+        entry = self._prefix + self.secret_entry_name(profile, service, name)
         self._write(self._ready(), entry, secret, "client secret")
 
     def delete_secret(self, profile: str, service: str, name: str) -> bool:
-        entry = self.secret_entry_name(profile, service, name)
+        entry = self._prefix + self.secret_entry_name(profile, service, name)
         backend = self._ready()
         main = self._get(backend, entry)
         removed = self._remove(backend, entry)

@@ -14,7 +14,8 @@ REFRESH = "refresh_token"
 
 def expire_access_token(sandbox: Sandbox) -> None:
     """Make the stored access token look expired, as it would be an hour later."""
-    path = sandbox.data_dir / "sessions" / "default" / "demo.json"
+    # Under a namespace of the sandbox's configuration file (it is not the default one): found wherever it is.
+    [path] = (sandbox.data_dir / "sessions").rglob("default/demo.json")
     stored = json.loads(path.read_text())
     stored["session"]["tokens"]["expires_at"] = time.time() - 10
     path.write_text(json.dumps(stored))

@@ -24,6 +24,8 @@ class ClientAuth:
     client_id: str
     secret: str | None = attrs.field(default=None, repr=False)
     setting: str | None = None  # the configuration key of its secret, named when the provider refuses the client
+    # The environment variable its secret came from: then that, not `config set`, is what to fix.
+    secret_variable: str | None = None
 
     @property
     def confidential(self) -> bool:

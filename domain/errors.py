@@ -169,15 +169,37 @@ class SignInNotStarted(StorageUnavailable):
 
 
 class RefreshedButNotStored(StorageUnavailable):
-    """A refresh the provider answered, whose tokens the store refused (a full disk): nothing was handed out."""
+    """A refresh the provider answered, whose tokens the store refused (a full disk): nothing was handed out.
 
-    def __init__(self, service: str, cause: StorageUnavailable, rotated: bool, revoked: str) -> None:
+    `stored` is what became of the stored session: "kept" (as it was), "removed", "marked_expired: <why it
+    could not be removed>" or "left: <why it could be neither removed nor changed>".
+    """
+
+    def __init__(self, service: str, cause: StorageUnavailable, rotated: bool, revoked: str,
+                 stored: str = "kept") -> None:
+        login = f"pingcli auth login --service {service}"
         if rotated:
             what = f"the provider issued new tokens for {service}, but they could not be kept"
-            # A rotating provider has ended the stored refresh token with this very request.
-            consequence = "the stored session is probably no longer usable (this refresh used up its refresh token)"
             tokens = "the new tokens"
-            hint = f"{cause.hint}; then sign in again: pingcli auth login --service {service}"
+            hint = f"{cause.hint}; then sign in again: {login}"
+            used_up = "the stored session, whose refresh token this refresh used up,"
+            if stored == "removed":
+                consequence = f"{used_up} was removed: pingcli is no longer signed in to {service}"
+            elif stored.startswith("marked_expired: "):
+                why = stored.removeprefix("marked_expired: ")
+                consequence = f"{used_up} could not be removed ({why}) and was marked expired: pingcli will not use it"
+            elif stored.startswith("left: "):
+                why = stored.removeprefix("left: ")
+                consequence = (
+                    f"{used_up} could be neither removed nor marked expired ({why}): it is still stored, and "
+                    "pingcli auth status still shows it as signed in, but it cannot be refreshed"
+                )
+                hint = f"{cause.hint}; then sign in again, which replaces it: {login}"
+            else:  # the new tokens are still valid at the provider, so the grant may still be too
+                consequence = (
+                    "the stored session was left as it was: its refresh token is the one this refresh replaced, "
+                    "which a provider that rotates refresh tokens no longer accepts"
+                )
         else:
             what = f"the provider issued a new access token for {service}, but it could not be kept"
             consequence = "the stored session still holds its refresh token"
@@ -187,6 +209,7 @@ class RefreshedButNotStored(StorageUnavailable):
         PingcliError.__init__(self, f"{what}: {cause.message}; {consequence}; {fate}", hint)
         self.backend = cause.backend
         self.reason = cause.reason
+        self.stored = stored
 
 
 class Cancelled(PingcliError):

@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from .authorization_code import CallbackVerdict
+from .leftover import Leftover
 from .provider import HttpResponse, ProviderMetadata
 from .session import Session
 
@@ -77,6 +78,15 @@ class SessionStore(Protocol):
     def delete(self, profile: str, service: str) -> bool:
         """True if something was removed."""
 
+    def leftovers(self, profile: str, service: str) -> list[Leftover]:
+        """Copies of the service's session set aside as unreadable, and a session a newer pingcli wrote."""
+
+    def remove_leftover(self, profile: str, service: str, leftover: Leftover) -> bool:
+        """Remove one of `leftovers()`; True if something was removed."""
+
+    def forget_profile(self, profile: str) -> None:
+        """Once a profile is deleted: remove what the store keeps for it that holds nothing (an empty directory)."""
+
 
 class SecretStore(Protocol):
     """Client secrets, kept by the same adapters as the sessions (never in the configuration file).
@@ -108,9 +118,14 @@ class Console(Protocol):
 
 class ConfigStore(Protocol):
     location: str
+    # The Locks name every change of this store is made under; the same for every path that reaches it.
+    lock_name: str
 
-    def load(self) -> tuple[str | None, dict[str, dict[str, Any]]]:
-        """(active profile, {profile: {flat key: value}})."""
+    def load(self) -> tuple[Any, dict[str, dict[str, Any]]]:
+        """(active profile as written, unchecked: None when absent; {profile: {flat key: value}})."""
+
+    def unknown_top_level_keys(self) -> list[str]:
+        """Keys beside the active profile and the profiles, which pingcli ignores (a typo, another version)."""
 
     def set_value(self, profile: str, key: str, value: Any) -> None: ...
 

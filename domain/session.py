@@ -40,7 +40,7 @@ def unusable_under(session: Session, settings: ServiceSettings) -> NotForThisSer
     if settings.issuer and session.issuer != settings.issuer:
         return NotForThisService(
             "other_issuer",
-            f"the stored session is for issuer {session.issuer}, but the profile names {settings.issuer}",
+            f"the stored session is for issuer {session.issuer}, but {_naming(settings, 'issuer', settings.issuer)}",
         )
     if session.grant is GrantType.AUTHORIZATION_CODE:
         client_id, key = settings.authorization_code.client_id, "authorizationCode.clientID"
@@ -49,7 +49,8 @@ def unusable_under(session: Session, settings: ServiceSettings) -> NotForThisSer
     if client_id and session.client_id != client_id:
         return NotForThisService(
             "other_client",
-            f"the stored session is for client ID {session.client_id}, but the profile names {client_id} ({key})",
+            f"the stored session is for client ID {session.client_id}, but "
+            f"{_naming(settings, f'authentication.{key}', client_id, key)}",
         )
     if settings.require_mfa and not session.identity.meets_mfa(settings.acr_values):
         return NotForThisService(
@@ -58,6 +59,14 @@ def unusable_under(session: Session, settings: ServiceSettings) -> NotForThisSer
             f"it was authenticated by {session.identity.methods}",
         )
     return None
+
+
+def _naming(settings: ServiceSettings, suffix: str, value: str, key: str | None = None) -> str:
+    """Who names `value`: the profile (with its key), or, when a variable gives it, the settings (with the variable)."""
+    variable = settings.source_of(suffix)
+    if variable:
+        return f"the settings name {value} (from {variable})"
+    return f"the profile names {value}" + (f" ({key})" if key else "")
 
 
 def login_lock(profile: str, service: str) -> str:

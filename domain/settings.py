@@ -20,6 +20,8 @@ DEFAULT_SCOPES = "openid profile email offline_access"
 # What the configuration file holds for a client secret: the secret itself is in the token store.
 SECRET_MARKER = "<stored in the token store>"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+# Names become keyring entries, file names and lock names: said the same way wherever one is refused.
+NAME_RULE = "letters, digits, '-' and '_' (at most 64, starting with a letter or digit)"
 
 
 class StorageType(enum.Enum):
@@ -46,6 +48,7 @@ class ClientSecret:
     source: SecretSource
     value: str | None = attrs.field(default=None, repr=False)
     looked_in: str | None = None  # the token store it was looked for in (and not found), for the message
+    variable: str | None = None  # source ENVIRONMENT: the variable that gives it, named when it is refused
 
 
 _GRANT_WORD = {GrantType.AUTHORIZATION_CODE: "authorizationCode", GrantType.DEVICE_CODE: "deviceCode"}
@@ -77,12 +80,13 @@ def secret_missing(service: str, grant: GrantType, looked_in: str | None) -> Con
 
 
 def check_name(kind: str, name: str) -> str:
-    if not _NAME.match(name):
-        raise ConfigError(
-            f"{kind} name {name!r} is not allowed",
-            "use letters, digits, '-' and '_' (at most 64, starting with a letter or digit)",
-        )
+    if not is_allowed_name(name):
+        raise ConfigError(f"{kind} name {name!r} is not allowed", f"use {NAME_RULE}")
     return name
+
+
+def is_allowed_name(name: object) -> bool:
+    return isinstance(name, str) and _NAME.match(name) is not None
 
 
 def _enum(kind: type[enum.Enum]) -> Callable[[str], Any]:
@@ -254,6 +258,10 @@ def env_hint(variable: str) -> str:
 
 def env_name(name: str) -> str:
     """`auth.storage.type` -> `PINGCLI_AUTH_STORAGE_TYPE`; camelCase words split (clientID -> CLIENT_ID)."""
+    service, _, rest = name.removeprefix("service.").partition(".")
+    if name.startswith("service.") and rest:
+        # The service as the variables that name it are read (service_env_form): myApp is MYAPP, not MY_APP.
+        return f"PINGCLI_SERVICE_{service_env_form(service)}_" + env_name(rest).removeprefix("PINGCLI_")
     words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
     words = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", words)
     return "PINGCLI_" + re.sub(r"[^A-Za-z0-9]+", "_", words).upper()
@@ -320,6 +328,12 @@ class ServiceSettings:
     device_code: DeviceCodeSettings
     acr_values: str | None = None
     require_mfa: bool = False
+    # Key (after `service.NAME.`) -> the environment variable that gave its value, for messages that name it.
+    from_environment: Mapping[str, str] = attrs.field(factory=dict, eq=False)
+
+    def source_of(self, suffix: str) -> str | None:
+        """The environment variable `service.NAME.<suffix>` comes from, or None when it is the profile's."""
+        return self.from_environment.get(suffix)
 
     def client_id(self, grant: GrantType) -> str:
         if grant is GrantType.AUTHORIZATION_CODE:
@@ -354,7 +368,7 @@ class ServiceSettings:
             )
         if secret.value is None:
             raise secret_missing(self.name, grant, secret.looked_in)
-        return ClientAuth(client_id, secret.value, key)
+        return ClientAuth(client_id, secret.value, key, secret_variable=secret.variable)
 
     def client_auth_for(self, client_id: str, grant: GrantType) -> ClientAuth:
         """The client of a stored session: with the configured secret while that client is still configured."""
@@ -391,8 +405,10 @@ class Profile:
         return self.services[name]
 
 
-def _env_service_values(env: Mapping[str, str], known: set[str]) -> dict[str, str]:
-    """Service keys from the environment, e.g. PINGCLI_SERVICE_DEMO_ISSUER.
+def _env_service_values(
+    env: Mapping[str, str], known: set[str], variables: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Service keys from the environment, e.g. PINGCLI_SERVICE_DEMO_ISSUER; `variables` gets key -> variable.
 
     A variable names a configured service when its upper-snake form matches (`my-app` is MY_APP);
     otherwise it defines a new service named in lower case.
@@ -409,7 +425,21 @@ def _env_service_values(env: Mapping[str, str], known: set[str]) -> dict[str, st
                 service_part = middle[: -len(suffix) - 1]
                 service = by_env_form.get(service_part, service_part.lower())
                 found[f"service.{service}.{key.suffix}"] = value
+                if variables is not None:
+                    variables[f"service.{service}.{key.suffix}"] = variable
     return found
+
+
+def parse_stored(profile: str, name: str, given: Any) -> Any:
+    """A key's value as the profile's file section holds it (TOML: a string, a number, a boolean), parsed."""
+    key, _ = find_key(name)
+    try:
+        return key.parse(str(given).lower() if isinstance(given, bool) else str(given))
+    except ValueError as error:
+        raise ConfigError(
+            f"{name} in profile {profile!r} is not valid: {error}",
+            f"pingcli --profile {profile} config set {name}=VALUE",
+        ) from None
 
 
 def resolve_profile(name: str, stored: Mapping[str, Any], env: Mapping[str, str]) -> Profile:
@@ -423,35 +453,29 @@ def resolve_profile(name: str, stored: Mapping[str, Any], env: Mapping[str, str]
         twin = env_twin(service, known)
         if twin is not None:
             raise env_twins_error(service, twin, name)
-    env_values = _env_service_values(env, known)
+    variables: dict[str, str] = {}
+    env_values = _env_service_values(env, known, variables)
     for key in KEYS:
         if not key.per_service and env_name(key.pattern) in env:
             env_values[key.pattern] = env[env_name(key.pattern)]
+            variables[key.pattern] = env_name(key.pattern)
     services = {n.split(".")[1] for n in list(raw) + list(env_values) if n.startswith("service.")}
 
     def value(name: str) -> Any:
         key, _ = find_key(name)
-        source = "environment" if name in env_values else "profile"
         if name in env_values:
-            given = env_values[name]
-        elif name in raw:
-            given = raw[name]
-        else:
-            return key.default if key.default is None else key.parse(str(key.default))
-        try:
-            return key.parse(str(given).lower() if isinstance(given, bool) else str(given))
-        except ValueError as error:
-            if source == "environment":
-                variable = env_name(name)
+            try:
+                return key.parse(str(env_values[name]))
+            except ValueError as error:
+                variable = variables[name]
                 raise ConfigError(f"{variable} is not valid: {error}", env_hint(variable)) from None
-            raise ConfigError(
-                f"{name} in profile {name_!r} is not valid: {error}",
-                f"pingcli --profile {name_} config set {name}=VALUE",
-            ) from None
+        if name in raw:
+            return parse_stored(name_, name, raw[name])
+        return key.default if key.default is None else key.parse(str(key.default))
 
     def secret(name: str) -> ClientSecret | None:
         if name in env_values:
-            return ClientSecret(SecretSource.ENVIRONMENT, value(name))
+            return ClientSecret(SecretSource.ENVIRONMENT, value(name), variable=variables[name])
         if name not in raw:
             return None
         if raw[name] == SECRET_MARKER:
@@ -481,6 +505,7 @@ def resolve_profile(name: str, stored: Mapping[str, Any], env: Mapping[str, str]
             ),
             acr_values=value(prefix + "authentication.acrValues"),
             require_mfa=value(prefix + "authentication.requireMFA"),
+            from_environment={k.removeprefix(prefix): v for k, v in variables.items() if k.startswith(prefix)},
         )
     return Profile(
         name=name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
 
 EXIT_CODES = """\
 exit codes:
@@ -31,12 +32,25 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _given(what: str) -> Callable[[str], str]:
+    """A value that must not be empty: `--config ""` would otherwise quietly mean the default file."""
+
+    def check(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"expected {what}, got an empty value")
+        return text
+
+    return check
+
+
 class _Version(argparse.Action):
     """--version: read from the installed package's metadata when asked, so --help stays as fast as ever."""
 
-    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, json_output: bool = False,
+                 **kwargs: object) -> None:
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
                          help="print pingcli's version and exit")
+        self.json_output = json_output  # --output json anywhere on the line, even after --version
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: object, values: object,
                  option_string: str | None = None) -> None:
@@ -46,7 +60,12 @@ class _Version(argparse.Action):
             found = version("pingcli")
         except PackageNotFoundError:
             found = "unknown (not installed as a package)"
-        sys.stdout.write(f"pingcli {found}\n")
+        if self.json_output or getattr(namespace, "output", None) == "json":
+            import json
+
+            sys.stdout.write(json.dumps({"version": found}, indent=2) + "\n")
+        else:
+            sys.stdout.write(f"pingcli {found}\n")
         parser.exit()
 
 
@@ -55,9 +74,9 @@ def _globals(suppress: bool) -> argparse.ArgumentParser:
     default = argparse.SUPPRESS if suppress else None
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("global options")
-    group.add_argument("--profile", metavar="NAME", default=default,
+    group.add_argument("--profile", metavar="NAME", default=default, type=_given("a profile name"),
                        help="the profile to use (also PINGCLI_PROFILE; default: the active profile)")
-    group.add_argument("--config", metavar="PATH", default=default,
+    group.add_argument("--config", metavar="PATH", default=default, type=_given("a file path"),
                        help="the configuration file (also PINGCLI_CONFIG)")
     group.add_argument("--output", choices=("text", "json"), default=argparse.SUPPRESS if suppress else "text",
                        help="output format (default: text)")
@@ -68,7 +87,8 @@ def _globals(suppress: bool) -> argparse.ArgumentParser:
     return parent
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(json_version: bool = False) -> argparse.ArgumentParser:
+    """`json_version`: --version prints {"version": ...} (the caller saw --output json on the command line)."""
     common = _globals(suppress=True)
     parser = argparse.ArgumentParser(
         prog="pingcli",
@@ -77,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[_globals(suppress=False)],
     )
-    parser.add_argument("--version", action=_Version)
+    parser.add_argument("--version", action=_Version, json_output=json_version)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     auth = commands.add_parser("auth", help="sign in, see who you are, sign out", parents=[common])

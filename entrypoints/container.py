@@ -40,8 +40,8 @@ def _id_token_validator(*args: Any, **kwargs: Any) -> Any:
 
 
 class Container(containers.DeclarativeContainer):
-    """`config` carries: env, config_path, config_required_by, sessions_dir, locks_dir, cache_dir, http_timeout,
-    profile_flag, storage_type, open_browser, trace, stderr."""
+    """`config` carries: env, config_path, config_required_by, sessions_dir, locks_dir, namespace, cache_dir,
+    http_timeout, profile_flag, storage_type, open_browser, trace, stderr."""
 
     config = providers.Configuration()
 
@@ -59,8 +59,9 @@ class Container(containers.DeclarativeContainer):
         none=providers.Singleton(NoBrowser),
     )
     config_store = providers.Singleton(TomlConfigStore, config.config_path, config.config_required_by)
-    keyring_store = providers.Singleton(KeyringSessionStore)
-    file_store = providers.Singleton(FileSessionStore, config.sessions_dir)
+    # `namespace`: None for the default configuration file, else its own names in every store and lock.
+    keyring_store = providers.Singleton(KeyringSessionStore, namespace=config.namespace)
+    file_store = providers.Singleton(FileSessionStore, config.sessions_dir, namespace=config.namespace)
     memory_store = providers.Singleton(MemorySessionStore)
     session_store = providers.Selector(
         config.storage_type, secure_local=keyring_store, file_system=file_store, none=memory_store
@@ -71,12 +72,16 @@ class Container(containers.DeclarativeContainer):
     )
     locks = providers.Selector(
         config.storage_type,
-        secure_local=providers.Singleton(FileLocks, config.locks_dir),
-        file_system=providers.Singleton(FileLocks, config.locks_dir),
+        secure_local=providers.Singleton(FileLocks, config.locks_dir, namespace=config.namespace),
+        file_system=providers.Singleton(FileLocks, config.locks_dir, namespace=config.namespace),
         none=providers.Singleton(ThreadLocks),
     )
 
-    configuration = providers.Factory(Configuration, config_store, config.env, config.profile_flag)
+    # Whatever the token store: every process shares the configuration file, so its changes are locked between them.
+    config_locks = providers.Singleton(FileLocks, config.locks_dir)
+    configuration = providers.Factory(
+        Configuration, config_store, config.env, config.profile_flag, locks=config_locks
+    )
     login = providers.Factory(
         Login,
         http=http,
@@ -102,5 +107,5 @@ class Container(containers.DeclarativeContainer):
         configuration=configuration,
         stores=session_stores,
         # Held across processes whatever the old or new type: a refresh must not write to the old store meanwhile.
-        locks=providers.Singleton(FileLocks, config.locks_dir),
+        locks=providers.Singleton(FileLocks, config.locks_dir, namespace=config.namespace),
     )

@@ -2,18 +2,51 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import sys
-import traceback
-from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any, TextIO
 
-import attrs
+# The C module, not `signal`: that one builds its enums on import, a millisecond in which Ctrl-C would still
+# print a traceback.
+import _signal
 
-from .cli_args import build_parser
+_JSON_CANCELLED = b'{\n  "error": {\n    "message": "cancelled",\n    "hint": null,\n    "exit_code": 130\n  }\n}\n'
+
+
+def _cancelled_early(signum: int, frame: object) -> None:
+    """Ctrl-C before main() answers it itself (Python still importing): one line and 130, never a traceback.
+
+    Nothing has been started that could be left half done, so the process simply ends here. `--output json` (or
+    an abbreviation argparse takes) still gets its one document, told from argv here: nothing else is imported yet.
+    """
+    argv = sys.argv[1:]
+    for index, word in enumerate(argv):
+        name, sep, value = word.partition("=")
+        if len(name) >= 3 and "--output".startswith(name) and (
+            value if sep else (argv[index + 1] if index + 1 < len(argv) else "")
+        ) == "json":
+            os.write(1, _JSON_CANCELLED)
+            break
+    os.write(2, b"pingcli: cancelled\n")
+    os._exit(130)
+
+
+# First, before the imports below: in the console script only (a program that merely imports this module keeps
+# its own Ctrl-C), and only in place of Python's default. main() gives KeyboardInterrupt back once it can answer it.
+if os.path.basename(sys.argv[0] if sys.argv else "").lower().startswith("pingcli") and (
+    _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler
+):
+    _signal.signal(_signal.SIGINT, _cancelled_early)
+
+import contextlib  # noqa: E402
+import io  # noqa: E402
+import traceback  # noqa: E402
+from collections.abc import Callable, Mapping  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any, TextIO  # noqa: E402
+
+import attrs  # noqa: E402
+
+from .cli_args import build_parser  # noqa: E402
 
 
 def _paths(env: Mapping[str, str], config_flag: str | None) -> tuple[Path, Path, Path]:
@@ -64,7 +97,7 @@ def main(
     env = dict(os.environ if env is None else env)
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
-    parser = build_parser()
+    parser = build_parser(json_version=_json_requested(argv))
     said = io.StringIO()
     try:
         # argparse writes to sys.stdout/sys.stderr: its help, version and usage errors go to the given streams.
@@ -81,11 +114,13 @@ def main(
     stderr.write(said.getvalue())
     as_json = args.output == "json"
     try:
+        _interrupts_raise()
         return _run(args, env, stdout, stderr, configure)
     except KeyboardInterrupt:
-        stderr.write("pingcli: cancelled; nothing was stored\n")
+        message = _cancelled(args)
+        stderr.write(f"pingcli: {message}\n")
         if as_json:
-            _json_error(stdout, "cancelled; nothing was stored", None, 130)
+            _json_error(stdout, message, None, 130)
         return 130
     except Exception as error:  # the last line of defence: a bug, said plainly
         from pingcli.domain.errors import PingcliError
@@ -109,6 +144,17 @@ def main(
         if as_json:
             _json_error(stdout, f"unexpected error ({type(error).__name__})", "run again with --debug and report it", 1)
         return 1
+
+
+def _cancelled(args: Any) -> str:
+    """What Ctrl-C left behind, as far as the command interrupted can tell."""
+    action = getattr(args, "action", None)
+    if args.command == "auth" and action == "login":
+        return "cancelled; nothing was stored"
+    if args.command == "auth" and action == "logout":
+        return ("cancelled; the provider may already have revoked the tokens, and they may still be stored here: "
+                "run pingcli auth logout again")
+    return "cancelled"
 
 
 def _json_requested(argv: list[str]) -> bool:
@@ -147,15 +193,16 @@ def _warn_unknown(env: Mapping[str, str], configuration: Any, stderr: TextIO) ->
         plural = "s" if len(unknown) > 1 else ""
         stderr.write(f"pingcli: warning: unknown environment variable{plural}, ignored: {', '.join(unknown)}\n")
     try:
-        keys = configuration.unknown_keys()
+        warnings = configuration.file_warnings()
     except PingcliError:
         return  # an unreadable file: the command itself says so
-    for profile, key in keys:
-        stderr.write(f"pingcli: warning: unknown key {key} in profile {profile} of {configuration.store.location}: "
-                     "ignored (see pingcli config list-keys)\n")
+    for warning in warnings:
+        stderr.write(f"pingcli: warning: {warning}\n")
 
 
 def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configure: Any) -> int:
+    from pingcli.adapters.session_stores import config_namespace
+
     from .container import Container
     from .render import ExitCode
 
@@ -172,6 +219,8 @@ def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configu
             "sessions_dir": data_dir / "sessions",
             # Lock files hold no secrets; they sit with other disposable state, not with the tokens.
             "locks_dir": cache_dir / "locks",
+            # Another configuration file's profiles must never meet the default file's in a store.
+            "namespace": config_namespace(config_path, _paths({}, None)[0]),
             "http_timeout": _http_timeout(env),
             "cache_dir": cache_dir,
             "profile_flag": args.profile,
@@ -210,7 +259,7 @@ def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configu
     if args.action == "logout":
         from pingcli.domain.errors import PingcliError
 
-        from .render import dumps, error_json, error_lines, exit_code, logout_json, logout_text
+        from .render import dumps, error_json, error_lines, exit_code, logout_json, logout_text, logout_warnings
 
         failed: list[tuple[str, PingcliError]] = []
         owners: list[str] | None = None  # with --all, the profile of each result
@@ -240,10 +289,13 @@ def _run(args: Any, env: dict[str, str], stdout: TextIO, stderr: TextIO, configu
         else:
             stdout.write(logout_text(results, owners) + "\n")
         for index, result in enumerate(results):  # signed out here either way; a provider still honouring them is news
-            if result.revoked.startswith("failed"):
+            if result.revoked == "failed":
                 where = f"{result.service} (profile {owners[index]})" if owners else result.service
-                stderr.write(f"pingcli: warning: {where}: revocation at the provider {result.revoked}; "
-                             "the tokens were removed here and stay valid there until they expire\n")
+                stderr.write(f"pingcli: warning: {where}: revocation at the provider failed: "
+                             f"{result.revocation_error}; the tokens were removed here and stay valid there until "
+                             "they expire\n")
+        for line in logout_warnings(results, owners):
+            stderr.write(line + "\n")
         for name, error in failed:
             stderr.write(error_lines(error, f"profile {name}") + "\n")
         return int(exit_code(failed[0][1])) if failed else ExitCode.OK
@@ -257,8 +309,15 @@ def _token(args: Any, container: Any, profile: Any, stdout: TextIO, stderr: Text
     if len(services) != 1:
         from pingcli.domain.errors import ConfigError
 
+        if len(args.service) > 1:
+            raise ConfigError(f"auth token prints one token: it takes one --service, not {len(args.service)} "
+                              f"({', '.join(args.service)})",
+                              "one command per service: pingcli auth token --service NAME")
+        if not services:
+            raise ConfigError(f"profile {profile.name!r} has no services",
+                              "add one: pingcli config set service.NAME.issuer=URL")
         raise ConfigError(
-            f"profile {profile.name!r} has {len(services)} services; say which one",
+            f"profile {profile.name!r} has {len(services)} services ({', '.join(services)}); say which one",
             "pingcli auth token --service NAME",
         )
     token = container.token()(profile, services[0], refused=args.refresh)
@@ -313,12 +372,23 @@ def _login(args: Any, container: Any, profile: Any, stdout: TextIO, stderr: Text
 
 
 def _read_secret(key: str, stderr: TextIO) -> str:
-    """A secret from standard input: asked for without echo at a terminal, else its first line."""
+    """A secret from standard input: asked for without echo at a terminal, else the one line piped in."""
     if sys.stdin is not None and sys.stdin.isatty():
         import getpass
 
         return getpass.getpass(f"{key} (not shown): ", stream=stderr)
-    return (sys.stdin.readline() if sys.stdin is not None else "").rstrip("\r\n")
+    limit = 65536  # bounded: `yes | pingcli config set KEY` must end
+    given = (sys.stdin.read(limit + 1) if sys.stdin is not None else "").rstrip("\r\n")
+    if "\n" in given or "\r" in given or len(given) > limit:
+        from pingcli.domain.errors import ConfigError
+
+        # Keeping the first line would store something other than what was meant, and say it worked.
+        what = "more than one line" if len(given) <= limit else f"more than {limit} characters"
+        raise ConfigError(
+            f"{key}: standard input holds {what}; a client secret is one line (nothing was stored)",
+            f"give the secret alone on standard input: pingcli config set {key} < FILE, with only the secret in FILE",
+        )
+    return given
 
 
 def _change_storage(container: Any, raw: str | None, stdout: TextIO, stderr: TextIO, as_json: bool) -> int:
@@ -450,8 +520,14 @@ def _profiles(args: Any, configuration: Any, stdout: TextIO, as_json: bool, cont
         stdout.write(dumps({"profile": args.name, "active": True}) + "\n" if as_json
                      else f"profile {args.name} is now active\n")
     elif action == "list":
-        names, active = configuration.profiles()
-        if active not in names:
+        from pingcli.domain.errors import ConfigError
+
+        try:
+            names, active = configuration.profiles()
+        except ConfigError as error:  # an activeProfile pingcli cannot use: the list still helps choose another
+            names, active = configuration.profile_names(), None
+            stderr.write(f"pingcli: warning: {error.message}\n  {error.hint}\n")
+        if active is not None and active not in names:
             source = configuration.active().source
             named = {"flag": "--profile", "environment": "PINGCLI_PROFILE"}.get(
                 source, f"activeProfile in {configuration.store.location}")
@@ -473,6 +549,17 @@ def _profiles(args: Any, configuration: Any, stdout: TextIO, as_json: bool, cont
                 stdout.write(f"  {key} = {setting_text(value)}{unknown}\n")
 
 
+def _interrupts_raise() -> None:
+    """From here main() answers Ctrl-C itself (130, saying what was left undone): KeyboardInterrupt as usual."""
+    if _signal.getsignal(_signal.SIGINT) is _cancelled_early:
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+
+
 def run() -> None:
     """The console script."""
-    sys.exit(main(sys.argv[1:]))
+    if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:  # a script under another name
+        _signal.signal(_signal.SIGINT, _cancelled_early)
+    code = main(sys.argv[1:])
+    # Done: a Ctrl-C while Python winds down (flushing the output) must neither print a traceback nor change the code.
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
+    sys.exit(code)

@@ -285,7 +285,9 @@ def logout_text(results: Sequence[SignedOut], profiles: Sequence[str] | None = N
     for index, r in enumerate(results):
         if profiles is not None:
             r = attrs.evolve(r, service=f"{r.service} (profile {profiles[index]})")
-        if r.revoked == "not_stored" and not r.removed:
+        if r.revoked == "not_stored" and not r.removed and r.leftovers:
+            lines.append(f"{r.service}: no session this pingcli can use was stored")
+        elif r.revoked == "not_stored" and not r.removed:
             lines.append(f"{r.service}: nothing was stored; nothing to remove")
         elif r.revoked == "revoked":
             lines.append(f"{r.service}: signed out (tokens revoked at the provider and removed here)")
@@ -293,7 +295,58 @@ def logout_text(results: Sequence[SignedOut], profiles: Sequence[str] | None = N
             lines.append(f"{r.service}: signed out; removed locally only (the provider offers no revocation)")
         else:  # the why goes to stderr, once, as a warning
             lines.append(f"{r.service}: signed out here (removed locally), but not revoked at the provider")
+        lines += _leftover_lines(r)
     return "\n".join(lines)
+
+
+def _leftover_lines(r: SignedOut) -> list[str]:
+    """Set-aside copies of an unreadable session, and a newer pingcli's session: removed, and their tokens' fate."""
+    lines = []
+    for newer in (item for item in r.leftovers if item.newer):
+        done = "removed" if newer.removed else "could not remove (see the warning)"
+        fate = {
+            "revoked": "its tokens were revoked at the provider",
+            "no_endpoint": "its tokens stay valid at the provider until they expire (it offers no revocation)",
+            "failed": "its tokens could not be revoked at the provider (see the warning)",
+        }.get(newer.revoked, "no token could be read from it, so none was revoked")
+        lines.append(f"  {done} the session a newer pingcli wrote: {fate}")
+    copies = [item for item in r.leftovers if not item.newer]
+    if copies:
+        removed = sum(1 for item in copies if item.removed)
+        count = str(removed) if removed == len(copies) else f"{removed} of {len(copies)} (see the warning)"
+        fates = []
+        for outcome, words in (
+            ("revoked", "the tokens in {k} were revoked at the provider"),
+            ("no_endpoint", "the tokens in {k} stay valid at the provider until they expire (it offers no revocation)"),
+            ("failed", "the tokens in {k} could not be revoked at the provider (see the warning)"),
+            ("unreadable", "{k} could not be read, so whatever tokens {it} held could not be revoked"),
+        ):
+            k = sum(1 for item in copies if item.revoked == outcome)
+            if k:
+                fates.append(words.format(k=k, it="it" if k == 1 else "they"))
+        what = "copy" if len(copies) == 1 else "copies"
+        lines.append(f"  removed {count} set-aside {what} of an unreadable session: {'; '.join(fates)}")
+    return lines
+
+
+def logout_warnings(results: Sequence[SignedOut], profiles: Sequence[str] | None = None) -> list[str]:
+    """For stderr: leftovers whose tokens could not be revoked, or that could not be removed or looked for."""
+    warnings = []
+    for index, r in enumerate(results):
+        where = f"{r.service} (profile {profiles[index]})" if profiles is not None else r.service
+        if r.leftovers_unchecked:
+            warnings.append(f"pingcli: warning: {where}: could not look for set-aside copies of its session "
+                            f"({printable(r.leftovers_unchecked)})")
+        for item in r.leftovers:
+            if item.revoked == "failed":
+                kept = "it was removed here" if item.removed else "it is still here"
+                warnings.append(f"pingcli: warning: {where}: the tokens in {item.place} could not be revoked at the "
+                                f"provider ({printable(item.revocation_error or 'no reason given')}); {kept}, and they "
+                                "stay valid there until they expire")
+            if not item.removed:
+                warnings.append(f"pingcli: warning: {where}: could not remove {item.place} "
+                                f"({printable(item.problem or 'no reason given')}); remove it by hand")
+    return warnings
 
 
 def logout_json(
@@ -303,7 +356,13 @@ def logout_json(
     names = profiles if profiles is not None else [profile] * len(results)
     return {
         "profile": profile,
-        "services": [{"profile": name, "service": r.service, "removed": r.removed, "revocation": r.revoked}
+        "services": [{"profile": name, "service": r.service, "removed": r.removed, "revocation": r.revoked,
+                      "revocation_error": r.revocation_error,
+                      "leftovers": [{"place": item.place, "written_by_newer_pingcli": item.newer,
+                                     "removed": item.removed, "revocation": item.revoked,
+                                     "revocation_error": item.revocation_error, "problem": item.problem}
+                                    for item in r.leftovers],
+                      "leftovers_unchecked": r.leftovers_unchecked}
                      for name, r in zip(names, results)],
     }
 

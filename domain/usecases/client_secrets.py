@@ -64,6 +64,12 @@ class ClientSecrets:
         """Keep the secret in the token store (read back to be sure), then a marker in the file."""
         service, grant = self._key(key)
         secret = parse_value(key, raw)
+        # The file's lock from its first read to the marker: a storage change meanwhile would leave the secret
+        # in the store it is leaving.
+        with self.configuration.editing():
+            return self._set(key, service, grant, secret)
+
+    def _set(self, key: str, service: str, grant: GrantType, secret: str) -> SecretSet:
         self.configuration.check_service_name(key)
         profile = self.configuration.profile()
         if profile.storage is StorageType.NONE:
@@ -95,11 +101,12 @@ class ClientSecrets:
     def unset(self, key: str) -> bool:
         """Remove the secret from the token store first (no orphan if the file cannot be written), then the marker."""
         service, grant = self._key(key)
-        profile = self.configuration.profile()
-        removed = False
-        if profile.storage is not StorageType.NONE:
-            removed = self.stores[profile.storage].delete_secret(profile.name, service, grant.value)
-        return self.configuration.write_secret_marker(key, present=False) or removed
+        with self.configuration.editing():
+            profile = self.configuration.profile()
+            removed = False
+            if profile.storage is not StorageType.NONE:
+                removed = self.stores[profile.storage].delete_secret(profile.name, service, grant.value)
+            return self.configuration.write_secret_marker(key, present=False) or removed
 
     def get(self, key: str, unmask: bool = False) -> SecretShown:
         """The effective secret and its source, masked unless `unmask`; one kept in the store is read to be sure."""

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 
 import attrs
 
 from ..client_auth import MASK
-from ..errors import ConfigError, StorageUnavailable
-from ..ports import ConfigStore, SecretStore, SessionStore
+from ..errors import ConfigError, LockTimeout, StorageUnavailable
+from ..ports import ConfigStore, Locks, SecretStore, SessionStore
 from ..settings import (
     DEFAULT_PROFILE,
     KEYS,
+    NAME_RULE,
     SECRET_MARKER,
     GrantType,
     Key,
@@ -23,8 +25,10 @@ from ..settings import (
     env_name,
     env_twin,
     find_key,
+    is_allowed_name,
     is_known_key,
     parse_env_value,
+    parse_stored,
     parse_value,
     resolve_profile,
     secret_key,
@@ -34,6 +38,9 @@ from ..settings import (
 
 
 STORAGE_KEY = "auth.storage.type"
+# A change of the configuration file waits this long for another process's change; a storage migration,
+# the longest, waits up to 15 s for each service's locks while it holds this one.
+CONFIG_LOCK_TIMEOUT = 60.0
 
 
 def _is_secret(key: str) -> bool:
@@ -49,14 +56,73 @@ class ProfileChoice:
     source: str  # "flag", "environment", "config file", "default"
 
 
+def _service_of(key: str) -> str | None:
+    """The service a `service.NAME.…` key of the file names, whatever that name is (`"../x"` or `"a.b"` too)."""
+    if not key.startswith("service.") or key.count(".") < 2:
+        return None
+    first = key.split(".")[1]
+    if is_allowed_name(first):
+        return first  # `service.demo.typo.issuer` is an unknown key of demo, not a service "demo.typo"
+    for known in KEYS:
+        # The file's tables are flattened with dots: a known key's end tells where a dotted name ends.
+        if known.per_service and key.endswith("." + known.suffix) and len(key) > len(f"service..{known.suffix}"):
+            return key.removeprefix("service.").removesuffix("." + known.suffix)
+    return first
+
+
 @attrs.frozen
 class Configuration:
     store: ConfigStore
     env: Mapping[str, str]
     profile_flag: str | None = None
+    # Held around every read-modify-write of the file: without it, concurrent `config set`s each write back
+    # what they read, and all but one change are lost. None: nothing else shares the store (tests).
+    locks: Locks | None = None
+    _editing: list[int] = attrs.field(factory=lambda: [0], init=False, eq=False, repr=False)
+
+    @contextlib.contextmanager
+    def editing(self) -> Iterator[None]:
+        """Hold the configuration file's lock for what runs inside; nested uses (one command's steps) hold it once."""
+        with contextlib.ExitStack() as held:
+            if self.locks is not None and not self._editing[0]:
+                try:
+                    held.enter_context(self.locks.hold(self.store.lock_name, CONFIG_LOCK_TIMEOUT))
+                except LockTimeout:
+                    raise LockTimeout(f"changing {self.store.location}", CONFIG_LOCK_TIMEOUT) from None
+                except StorageUnavailable as error:
+                    raise ConfigError(
+                        f"cannot change {self.store.location}: its lock cannot be taken ({error.backend}: "
+                        f"{error.reason})",
+                        "nothing was changed; make that directory writable (it is in pingcli's cache directory, "
+                        "PINGCLI_CACHE_DIR) and try again",
+                    ) from None
+            self._editing[0] += 1
+            try:
+                yield
+            finally:
+                self._editing[0] -= 1
+
+    def _file_active(self) -> str | None:
+        """activeProfile as the file gives it, checked: a name pingcli could not use is an error, never skipped."""
+        active, _ = self.store.load()
+        if active is None:
+            return None
+        where = f"activeProfile in {self.store.location}"
+        if not isinstance(active, str):
+            raise ConfigError(
+                f"{where} is not a profile name: {active!r} is not a string",
+                'write it in quotes (activeProfile = "NAME"), or choose a profile: pingcli config profiles use NAME',
+            )
+        if not is_allowed_name(active):
+            raise ConfigError(
+                f"{where} names the profile {active!r}, which is not an allowed profile name",
+                f"a profile name may contain {NAME_RULE}; rename the profile in the file, or choose another: "
+                "pingcli config profiles use NAME",
+            )
+        return active
 
     def active(self) -> ProfileChoice:
-        active, _ = self.store.load()
+        active = self._file_active()
         if self.profile_flag:
             return ProfileChoice(check_name("profile", self.profile_flag), "flag")
         if self.env.get("PINGCLI_PROFILE"):
@@ -73,12 +139,20 @@ class Configuration:
         _, profiles = self.store.load()
         if name not in profiles:
             if must_exist and name != DEFAULT_PROFILE:
-                known = ", ".join(sorted(profiles)) or "none"
+                known = ", ".join(sorted(p for p in profiles if is_allowed_name(p))) or "none"
                 raise ConfigError(
                     f"there is no profile {name!r} in {self.store.location} (profiles: {known})",
                     f"pingcli config profiles create {name}",
                 )
             return {}
+        for key in sorted(profiles[name]):
+            service = _service_of(key)
+            if service is not None and not is_allowed_name(service):
+                raise ConfigError(
+                    f"profile {name!r} in {self.store.location} has a service named {service!r}, which is not an "
+                    "allowed service name",
+                    f"a service name may contain {NAME_RULE}; rename the service in the file",
+                )
         return profiles[name]
 
     def profile(self) -> Profile:
@@ -89,9 +163,10 @@ class Configuration:
         if find_key(key)[0].secret:  # the file never holds one: see usecases/client_secrets.py
             raise ConfigError(f"{key} is a secret; it is kept in the token store, not in the configuration file")
         value = parse_value(key, raw)
-        name = self.active().name
-        self.check_service_name(key)
-        self.store.set_value(name, key, value)
+        with self.editing():
+            name = self.active().name
+            self.check_service_name(key)
+            self.store.set_value(name, key, value)
         return value
 
     def check_service_name(self, key: str) -> None:
@@ -112,9 +187,10 @@ class Configuration:
 
     def unset(self, key: str) -> bool:
         find_key(key)
-        name = self.active().name
-        self._stored(name, must_exist=True)
-        return self.store.unset_value(name, key)
+        with self.editing():
+            name = self.active().name
+            self._stored(name, must_exist=True)
+            return self.store.unset_value(name, key)
 
     def get(self, key: str) -> tuple[Any, str]:
         """The effective value of a key and where it came from."""
@@ -125,16 +201,22 @@ class Configuration:
             value = parse_env_value(key, env_name(key), self.env[env_name(key)])
             return (MASK if registry_key.secret else value), f"environment ({env_name(key)})"
         if key in stored:
-            return (MASK if registry_key.secret else stored[key]), f"profile {name!r}"
+            # What commands use, as they read it (a bad value is the error they give), not the file's spelling.
+            value = MASK if registry_key.secret else parse_stored(name, key, stored[key])
+            return value, f"profile {name!r}"
         return registry_key.default, "default"
 
     def keys(self) -> tuple[Key, ...]:
         return KEYS
 
     def profiles(self) -> tuple[list[str], str]:
+        """The profiles pingcli can use (a name it does not allow is warned about, see file_warnings)."""
+        return self.profile_names(), self.active().name
+
+    def profile_names(self) -> list[str]:
         _, profiles = self.store.load()
-        names = set(profiles) | {DEFAULT_PROFILE}
-        return sorted(names), self.active().name
+        names = {name for name in profiles if is_allowed_name(name)} | {DEFAULT_PROFILE}
+        return sorted(names)
 
     def show(self, name: str | None = None) -> tuple[str, dict[str, Any]]:
         name = check_name("profile", name) if name else self.active().name
@@ -146,30 +228,62 @@ class Configuration:
         stored = self._stored(name, must_exist=True)
         return resolve_profile(name, stored, self.env), stored
 
-    def unknown_keys(self) -> list[tuple[str, str]]:
-        """(profile, key) for each key in the file that this version does not know: ignored, and worth a warning."""
-        _, profiles = self.store.load()
-        return [(name, key) for name in sorted(profiles) for key in sorted(profiles[name]) if not is_known_key(key)]
+    def file_warnings(self) -> list[str]:
+        """What in the file pingcli ignores or cannot use, said once per command (the command goes on).
+
+        An activeProfile or a service of the profile in use with a name that is not allowed is not here:
+        the command fails on it, saying so.
+        """
+        active, profiles = self.store.load()
+        where = self.store.location
+        warnings = [
+            f"unknown top-level key {key} in {where}: ignored (at the top level pingcli reads only activeProfile "
+            "and [profiles.NAME] tables)"
+            for key in self.store.unknown_top_level_keys()
+        ]
+        try:
+            in_use: str | None = self.active().name
+        except ConfigError:
+            in_use = None  # the command itself says why
+        for name in sorted(profiles):
+            if not is_allowed_name(name):
+                if name != active:
+                    warnings.append(f"profile {name!r} in {where} cannot be used: a profile name may contain "
+                                    f"{NAME_RULE}; rename it in the file")
+                continue
+            services = {_service_of(key) for key in profiles[name]}
+            bad = sorted(s for s in services if s is not None and not is_allowed_name(s))
+            if name != in_use:
+                warnings += [f"service {service!r} of profile {name!r} in {where} cannot be used: a service name "
+                             f"may contain {NAME_RULE}; rename it in the file" for service in bad]
+            for key in sorted(profiles[name]):
+                if _service_of(key) not in bad and not is_known_key(key):
+                    warnings.append(f"unknown key {key} in profile {name} of {where}: ignored (see pingcli config "
+                                    "list-keys)")
+        return warnings
 
     def write_secret_marker(self, key: str, present: bool) -> bool:
         """Put SECRET_MARKER under `key` in the active profile (or take it away); the secret is elsewhere."""
-        name = self.active().name
-        self._stored(name, must_exist=True)
-        if present:
-            self.store.set_value(name, key, SECRET_MARKER)
-            return True
-        return self.store.unset_value(name, key)
+        with self.editing():
+            name = self.active().name
+            self._stored(name, must_exist=True)
+            if present:
+                self.store.set_value(name, key, SECRET_MARKER)
+                return True
+            return self.store.unset_value(name, key)
 
     def create(self, name: str) -> None:
         check_name("profile", name)
-        _, profiles = self.store.load()
-        if name in profiles:
-            raise ConfigError(f"profile {name!r} already exists", f"pingcli config profiles use {name}")
-        self.store.create_profile(name)
+        with self.editing():
+            _, profiles = self.store.load()
+            if name in profiles:
+                raise ConfigError(f"profile {name!r} already exists", f"pingcli config profiles use {name}")
+            self.store.create_profile(name)
 
     def delete(self, name: str) -> None:
-        self.deletable(name)
-        self.store.delete_profile(name)
+        with self.editing():
+            self.deletable(name)
+            self.store.delete_profile(name)
 
     def deletable(self, name: str) -> dict[str, Any]:
         """The file section of a profile that may be deleted (it exists and is not the active one)."""
@@ -185,14 +299,25 @@ class Configuration:
 
     def use(self, name: str) -> None:
         check_name("profile", name)
-        _, profiles = self.store.load()
-        if name not in profiles and name != DEFAULT_PROFILE:
-            raise ConfigError(f"there is no profile {name!r}", f"pingcli config profiles create {name}")
-        self.store.set_active(name)
+        with self.editing():
+            _, profiles = self.store.load()
+            if name not in profiles and name != DEFAULT_PROFILE:
+                raise ConfigError(f"there is no profile {name!r}", f"pingcli config profiles create {name}")
+            self.store.set_active(name)
 
 
 class Store(SessionStore, SecretStore, Protocol):
     """Every token store keeps both sessions and client secrets."""
+
+
+def _leftovers_kept(store: Store, profile: str, service: str) -> list[str]:
+    """Leftovers (domain/leftover.py) said as things kept: their tokens may be live, and logout revokes them."""
+    leftovers = store.leftovers(profile, service)
+    kept = [f"the session of {service} written by a newer pingcli" for leftover in leftovers if leftover.newer]
+    copies = sum(1 for leftover in leftovers if not leftover.newer)
+    if copies:
+        kept.append(f"{copies} set-aside {'copy' if copies == 1 else 'copies'} of the session of {service}")
+    return kept
 
 
 @attrs.frozen
@@ -215,6 +340,10 @@ class DeleteProfile:
     stores: Mapping[StorageType, Store]
 
     def __call__(self, name: str) -> ProfileDeleted:
+        with self.configuration.editing():  # what is looked for in the stores is what the file says now
+            return self._delete(name)
+
+    def _delete(self, name: str) -> ProfileDeleted:
         stored = self.configuration.deletable(name)
         variable = env_name(STORAGE_KEY)
         effective, kinds = self._storage_types(stored, self.configuration.env.get(variable))
@@ -233,6 +362,7 @@ class DeleteProfile:
                 for service in sorted(services):
                     if store.load(name, service) is not None:
                         found.append((kind, f"the session of {service}", None))
+                    found += [(kind, what, None) for what in _leftovers_kept(store, name, service)]
                     for grant in GrantType:
                         if store.load_secret(name, service, grant.value) is not None:
                             what = f"the client secret of {service} ({grant.value})"
@@ -245,6 +375,11 @@ class DeleteProfile:
         if found:
             raise self._refusal(name, found, effective, variable)
         self.configuration.delete(name)
+        for kind in kinds:
+            try:
+                self.stores[kind].forget_profile(name)
+            except StorageUnavailable:
+                pass  # what is left is empty: nothing is orphaned by leaving it
         return ProfileDeleted(name, tuple(unchecked))
 
     @staticmethod

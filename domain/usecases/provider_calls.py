@@ -17,6 +17,7 @@ from ..errors import (
     ProviderUnreachable,
     printable,
 )
+from ..settings import env_name
 from ..tokens import TokenSet
 
 
@@ -33,12 +34,18 @@ def post_form(
         return read_json_object(response, endpoint)
     except AuthorizationDenied as refusal:
         if refusal.error == "invalid_client" and client is not None and client.setting and refusal.hint is None:
-            refusal.hint = (
-                f"check the client secret: pingcli config set {client.setting} (it is read from standard input)"
-                if client.confidential
-                else f"if {client.client_id} is a confidential client, give pingcli its secret: "
-                f"pingcli config set {client.setting} (it is read from standard input)"
-            )
+            if client.secret_variable:
+                refusal.hint = f"check the client secret in the environment variable {client.secret_variable}"
+            elif client.confidential:
+                refusal.hint = (
+                    f"check the client secret: pingcli config set {client.setting} (it is read from standard input)"
+                )
+            else:
+                refusal.hint = (
+                    f"if {client.client_id} is a confidential client, give pingcli its secret: pingcli config set "
+                    f"{client.setting} (it is read from standard input), or in the environment: "
+                    f"{env_name(client.setting)}"
+                )
         raise
 
 

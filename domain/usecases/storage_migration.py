@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Mapping
 
 import attrs
@@ -15,6 +16,15 @@ from .config import Configuration, Store
 
 KEY = "auth.storage.type"
 LOCK_TIMEOUT = 15.0
+# A store's own hint ends with "use another store: pingcli config set auth.storage.type=...", advice for a command
+# that only uses the store. Here the store is being chosen: that advice would name the store being left or the
+# one that just failed, that is, the command that failed or the store already in use.
+_OTHER_STORE_ADVICE = re.compile(r"(?:[,;]\s*(?:or\s+)?|^\s*)use another store:.*\Z", re.S)
+
+
+def _fitting(hint: str | None) -> str:
+    """A store's hint without its advice to change stores; "" when that was all of it."""
+    return _OTHER_STORE_ADVICE.sub("", hint or "").strip()
 
 
 @attrs.frozen
@@ -90,8 +100,8 @@ def _nothing_changed(
     )
     if copies_left:
         hint += f"; copies could not be taken back from {backend}: {', '.join(copies_left)}"
-    if error.hint:
-        hint += f". {error.hint}"
+    if _fitting(error.hint):
+        hint += f". {_fitting(error.hint)}"
     return StorageUnavailable(backend, reason, hint)
 
 
@@ -123,6 +133,12 @@ class ChangeStorage:
     def __call__(self, raw: str | None) -> StorageChange:
         """`raw` None: unset the key, which means its default."""
         new = StorageType(parse_value(KEY, raw if raw is not None else str(find_key(KEY)[0].default)))
+        # The file's lock for the whole change: another change of it meanwhile (a client secret set in the old
+        # store, a second change of store) would be lost or leave things where the file no longer looks.
+        with self.configuration.editing():
+            return self._change(raw, new)
+
+    def _change(self, raw: str | None, new: StorageType) -> StorageChange:
         profile = self.configuration.profile()
         old = profile.storage
         variable = env_name(KEY)
@@ -142,8 +158,16 @@ class ChangeStorage:
                     f"{self.stores[old].description}"
                 )
                 if old is not new:
+                    # profile.storage is the variable's store: where pingcli looks while it is set.
+                    if profile.storage is old:
+                        note += f", where pingcli stops looking once {variable} is unset"
+                    else:
+                        note += (
+                            f", where pingcli does not look while {variable} is set, nor once it is unset (the "
+                            f"setting now says {new.value})"
+                        )
                     note += (
-                        f", where pingcli stops looking once {variable} is unset; to move them, without {variable}: "
+                        f"; to move them, without {variable}: "
                         f"pingcli config set {KEY}={old.value}, then pingcli config set {KEY}={new.value}"
                     )
             return StorageChange(profile.name, old, new, (), (note,))
@@ -170,7 +194,7 @@ class ChangeStorage:
             )
         source, target = self.stores[old], self.stores[new]
         notes: list[str] = []
-        first = self._read(profile.name, source, items, secrets, notes)
+        first = self._read(profile.name, source, items, secrets, notes, target)
         if not first:
             # Nothing to move: a change of setting only, with no lock to take and the new store untouched
             # (a keyring that is not there yet is reported by the first command that needs it).
@@ -188,7 +212,8 @@ class ChangeStorage:
                 held.enter_context(self.locks.hold(login_lock(profile.name, name), LOCK_TIMEOUT))
                 held.enter_context(self.locks.hold(token_lock(profile.name, name), LOCK_TIMEOUT))
             notes = []
-            found = self._read(profile.name, source, items, secrets, notes) or []  # again: nothing else changes it now
+            # Again: nothing else changes it now.
+            found = self._read(profile.name, source, items, secrets, notes, target) or []
             copied = (
                 [] if new is StorageType.NONE
                 else self._copy(profile.name, source, target, old, found, services, notes)
@@ -211,7 +236,7 @@ class ChangeStorage:
 
     @staticmethod
     def _read(
-        profile: str, source: Store, items: list[Item], secrets: list[Item], notes: list[str]
+        profile: str, source: Store, items: list[Item], secrets: list[Item], notes: list[str], target: Store
     ) -> list[Item] | None:
         """What the old store holds; None if it cannot be read: sessions are given up on (say so), secrets are not."""
         try:
@@ -222,7 +247,7 @@ class ChangeStorage:
                     error.backend,
                     error.reason,
                     f"nothing was changed: the client secrets of this profile are in {source.description} and cannot "
-                    f"be moved out of it now. {error.hint or ''}".strip(),
+                    f"be moved out of it now. {_fitting(error.hint)}".strip(),
                 ) from None
             notes.append(
                 f"could not look into {source.description} ({error.reason}): any session of profile {profile!r} "
@@ -231,10 +256,18 @@ class ChangeStorage:
             return None
         for item in found:
             if item.grant is not None and item.secret is None:
-                notes.append(
-                    f"{item.what} was not in {source.description}; set it again: "
-                    f"pingcli config set {secret_key(item.service, item.grant)}"
-                )
+                try:
+                    # A change made while a variable chose the store leaves the secret where the new setting looks.
+                    there = Item(item.service, item.grant).read(target, profile).present
+                except PingcliError:
+                    there = False
+                if there:
+                    notes.append(f"{item.what} was already in {target.description}: kept there")
+                else:
+                    notes.append(
+                        f"{item.what} was not in {source.description}; set it again: "
+                        f"pingcli config set {secret_key(item.service, item.grant)}"
+                    )
         return [item for item in found if item.present]
 
     def _copy(

@@ -70,7 +70,7 @@ class Refresher:
         if session.expired:
             raise expired_error(session.service, "the provider refused its refresh token")
         asked_at = self.clock.now()
-        if not refused and not session.tokens.expires_within(asked_at, margin):
+        if not refused and not session.tokens.due_for_refresh(asked_at, margin):
             return session, False
         with self.locks.hold(token_lock(session.profile, session.service), LOCK_TIMEOUT):
             current = self.store.load(session.profile, session.service)
@@ -82,7 +82,7 @@ class Refresher:
                 if (current.tokens.access_token != session.tokens.access_token
                         or current.tokens.received_at >= asked_at - RECENT_REFRESH):
                     return current, False  # another pingcli already replaced the refused token
-            elif not current.tokens.expires_within(self.clock.now(), margin):
+            elif not current.tokens.due_for_refresh(self.clock.now(), margin):
                 return current, False
             if not current.tokens.refresh_token:
                 why = "the access token was refused (HTTP 401)" if refused else "the access token expired"
@@ -118,8 +118,26 @@ class Refresher:
             rotated = tokens.refresh_token != session.tokens.refresh_token
             new = tokens if rotated else attrs.evolve(tokens, refresh_token=None)
             revoked = revoke(self.http, metadata, new, client)
-            raise RefreshedButNotStored(session.service, error, rotated, revoked) from None
+            stored = self._after_unkept_rotation(session) if rotated and revoked == "revoked" else "kept"
+            raise RefreshedButNotStored(session.service, error, rotated, revoked, stored) from None
         return refreshed
+
+    def _after_unkept_rotation(self, session: Session) -> str:
+        """The stored session once the refresh used up its refresh token and the new tokens were revoked.
+
+        Nothing in it works any more, yet `auth status` and `auth token` would go on offering it: remove it
+        (an unlink works on a full disk), else mark it expired. What became of it, for RefreshedButNotStored.
+        """
+        try:
+            self.store.delete(session.profile, session.service)
+            return "removed"
+        except StorageUnavailable as error:
+            not_removed = error.reason
+        try:
+            self.store.save(attrs.evolve(session, expired=True))
+        except StorageUnavailable:
+            return f"left: {not_removed}"  # a store that can neither delete nor write: one reason says it
+        return f"marked_expired: {not_removed}"
 
 
 def _without_offline_access(settings: ServiceSettings) -> ServiceSettings:

@@ -448,7 +448,7 @@ def test_no_token_or_client_secret_appears_in_any_output_or_file_but_the_token_s
     # Configuration, the client secret read from standard input, and every profile command.
     for grant in ("authorizationCode", "deviceCode"):
         run("config", "set", f"service.demo.authentication.{grant}.clientID={CONFIDENTIAL_CLIENT_ID}")
-    run("config", "set", "auth.refreshMarginSeconds=86400")  # so every `auth token` refreshes, traced
+    run("config", "set", "auth.refreshMarginSeconds=86400")  # the most refreshing it allows: half of each lifetime
     run("config", "set", AC_SECRET, stdin=CONFIDENTIAL_CLIENT_SECRET + "\n")
     run("config", "set", DC_SECRET, stdin=CONFIDENTIAL_CLIENT_SECRET + "\n")
     run("config", "get", AC_SECRET)

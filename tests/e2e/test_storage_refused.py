@@ -209,14 +209,17 @@ def test_a_refresh_whose_new_tokens_cannot_be_written_exits_7_says_so_and_ends_t
     assert refreshed.stdout == ""
     assert refreshed.stderr.startswith("pingcli: the provider issued new tokens for demo, but they could not be kept: ")
     assert "File too large" in refreshed.stderr
-    assert "the stored session is probably no longer usable" in refreshed.stderr
-    assert "the new tokens were revoked at the provider" in refreshed.stderr
+    assert ("the stored session, whose refresh token this refresh used up, was removed: pingcli is no longer signed "
+            "in to demo; the new tokens were revoked at the provider") in refreshed.stderr
+    assert "probably" not in refreshed.stderr
     assert "then sign in again: pingcli auth login --service demo" in refreshed.stderr
     requests = op.requests()
     assert [r["path"] for r in requests if r["status"] == 200 and r["path"].startswith("/token")] == [
         "/token", "/token/revocation", "/token/revocation"]
     assert any(r.get("revoked_grants") for r in requests if r["path"] == "/token/revocation")
-    assert json.loads(session_file(terminal).read_text())["session"]["tokens"] == stored  # nothing written
-    assert not introspect(op, stored["refresh_token"])
+    assert written(terminal) == [".local/share/pingcli/sessions/.notice-shown"]  # removed: an unlink needs no space
+    assert not introspect(op, stored["refresh_token"]) and not introspect(op, stored["access_token"])
+    status = terminal.run("auth", "status")
+    assert status.returncode == 3 and "refresh token held" not in status.stdout
     again = terminal.run("auth", "token")
-    assert again.returncode == 4 and "run pingcli auth login --service demo" in again.stderr  # used up, as said
+    assert again.returncode == 3 and again.stdout == "" and "run pingcli auth login --service demo" in again.stderr

@@ -2,11 +2,17 @@
 
 Everything happens in a temporary directory: a config file and token store of the demo's own, never
 yours. The provider stops when the demo ends.
+
+The demo's pingcli cannot reach what is yours: its configuration file is written whole before the first command
+(so no `config set auth.storage.type` moves anything out of your default store), the store is the demo's own
+files, and the keyring is switched off for it (no session bus, keyring's null backend); your own PINGCLI_*
+variables are not passed on. A browser it opens gets your session bus back: browsers need it, pingcli does not.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -36,6 +42,61 @@ def browser_available() -> bool:
         return webbrowser.get().name not in TEXT_BROWSERS
     except webbrowser.Error:
         return False
+
+
+def demo_config(issuer: str, grant: str) -> str:
+    """The demo's configuration file, as `pingcli config set` would write it (see README, "Using it")."""
+    return (
+        "# Written by `make demo`: a configuration of its own, in a directory deleted when the demo ends.\n"
+        "[profiles.default.auth.storage]\n"
+        'type = "file_system"\n\n'
+        "[profiles.default.service.demo]\n"
+        f"issuer = {json.dumps(issuer)}\n\n"
+        "[profiles.default.service.demo.authentication]\n"
+        f"type = {json.dumps(grant)}\n\n"
+        "[profiles.default.service.demo.authentication.authorizationCode]\n"
+        'clientID = "cli-public"\n'
+        "redirectURIPort = 0\n\n"
+        "[profiles.default.service.demo.authentication.deviceCode]\n"
+        'clientID = "cli-public"\n'
+    )
+
+
+def sealed_env(work: Path) -> dict[str, str]:
+    """This environment, minus every way to the person's own configuration, sessions and keyring."""
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith("PINGCLI_") or name.startswith("PINGCLI_TEST_")}
+    env.update(
+        PINGCLI_CONFIG=str(work / "config.toml"),
+        PINGCLI_DATA_DIR=str(work / "data"),
+        PINGCLI_CACHE_DIR=str(work / "cache"),
+        # Also what the file says; set here too, so nothing the demo runs could make pingcli move sessions.
+        PINGCLI_AUTH_STORAGE_TYPE="file_system",
+        # Nothing keyring could reach: no Secret Service (its bus is a socket that does not exist), and the
+        # null backend in place of whatever keyring would choose (macOS Keychain, Windows Credential Manager).
+        DBUS_SESSION_BUS_ADDRESS=f"unix:path={work / 'no-session-bus'}",
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+    )
+    return env
+
+
+def browser_with_the_session_bus(work: Path) -> str:
+    """A BROWSER for pingcli that opens the person's own browser with the environment it had (a browser uses
+    the session bus to find its running window); pingcli itself never gets the bus."""
+    script = work / "open-browser.py"
+    restore = {name: os.environ.get(name)
+               for name in ("DBUS_SESSION_BUS_ADDRESS", "PYTHON_KEYRING_BACKEND", "BROWSER")}
+    script.write_text(
+        "import os, sys, webbrowser\n"
+        f"for name, value in {restore!r}.items():\n"
+        "    if value is None:\n"
+        "        os.environ.pop(name, None)\n"
+        "    else:\n"
+        "        os.environ[name] = value\n"
+        "sys.exit(0 if webbrowser.open(sys.argv[1]) else 1)\n",
+        encoding="utf-8",
+    )
+    return f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} %s"
 
 
 def run(env: dict[str, str], *args: str, check: bool = True) -> int:
@@ -75,29 +136,25 @@ def main() -> int:
     grant = args.grant or ("authorization_code" if browser_available() or args.autopilot else "device_code")
 
     with tempfile.TemporaryDirectory(prefix="pingcli-demo-") as work, LocalProvider() as provider:
-        env = dict(os.environ)
-        env.update(PINGCLI_CONFIG=str(Path(work) / "config.toml"), PINGCLI_DATA_DIR=str(Path(work) / "data"),
-                   PINGCLI_CACHE_DIR=str(Path(work) / "cache"))
-        env.pop("PINGCLI_PROFILE", None)
+        env = sealed_env(Path(work))
+        # Written before any command runs: a `config set auth.storage.type` would move the person's sessions
+        # from their default store (their keyring) into the demo's, where sign-in then revokes them.
+        config = Path(env["PINGCLI_CONFIG"])
+        descriptor = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(demo_config(provider.issuer, grant))
         print(f"Local OpenID Provider running at {provider.issuer}")
         print(f"Sign in as   user: {DEMO.username}   password: {DEMO.password}")
         print(f"(or with MFA: user {MFA.username}, password {MFA.password}, one-time code {MFA.otp})")
-        print(f"Demo configuration: {env['PINGCLI_CONFIG']}\n", flush=True)
-        service = "service.demo"
-        for assignment in (
-            f"{service}.issuer={provider.issuer}",
-            f"{service}.authentication.type={grant}",
-            f"{service}.authentication.authorizationCode.clientID=cli-public",
-            f"{service}.authentication.authorizationCode.redirectURIPort=0",
-            f"{service}.authentication.deviceCode.clientID=cli-public",
-            "auth.storage.type=file_system",
-        ):
-            run(env, "config", "set", assignment)
+        print(f"Demo configuration: {config}\n", flush=True)
+        run(env, "config", "profiles", "show")
         print()
         if args.autopilot and grant == "authorization_code":
             env["BROWSER"] = str(HERE.parent / "support" / "scripted_browser.py")
             env.setdefault("PINGCLI_TEST_USER", DEMO.username)
             env.setdefault("PINGCLI_TEST_PASSWORD", DEMO.password)
+        elif grant == "authorization_code":
+            env["BROWSER"] = browser_with_the_session_bus(Path(work))
         if args.autopilot and grant == "device_code":
             code = device_login_by_autopilot(env)
         else:

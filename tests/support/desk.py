@@ -14,10 +14,17 @@ from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
 from pingcli.adapters.fakes import FakeBrowser, FakeCallbackListenerFactory, FakeClock, FakeConfigStore, FakeProvider
-from pingcli.adapters.session_stores import KeyringSessionStore
-from pingcli.entrypoints.main import main
+from pingcli.adapters.session_stores import FileSessionStore, KeyringSessionStore, config_namespace
+from pingcli.entrypoints.main import _paths, main
 
-__all__ = ["Desk", "MemoryKeyring", "ISSUER"]
+__all__ = ["Desk", "MemoryKeyring", "ISSUER", "sessions_of"]
+
+
+def sessions_of(data_dir: Path, config_file: Path) -> Path:
+    """Where pingcli's file store keeps the sessions of `config_file`: a namespace of its own, unless it is the
+    default configuration file (see config_namespace)."""
+    namespace = config_namespace(config_file, _paths({}, None)[0])
+    return FileSessionStore(data_dir / "sessions", namespace=namespace).directory
 
 ISSUER = "https://idp.example.test"
 
@@ -72,6 +79,11 @@ class Desk:
             "PINGCLI_DATA_DIR": str(self.tmp / "data"),
             "PINGCLI_CACHE_DIR": str(self.tmp / "cache"),
         }
+
+    @property
+    def sessions(self) -> Path:
+        """The file store's directory for this desk's configuration file."""
+        return sessions_of(Path(self.env["PINGCLI_DATA_DIR"]), Path(self.env["PINGCLI_CONFIG"]))
 
     def _person_signs_in(self, url: str) -> None:
         redirect = self.provider.authorize(url) if self.user is None else self.provider.authorize(url, user=self.user)

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 CLIENT_ID = "cli-public"
+INJECTED = "injected-0123456789abcdef"  # what spoil_token() appends: never to be seen in pingcli's output
 
 # Every endpoint pingcli calls, by the name pingcli gives it in its messages, and its path here.
 ENDPOINTS = {
@@ -80,6 +81,7 @@ class HostileProvider:
         self.kid = secrets.token_hex(8)
         self.broken: dict[str, str] = {}  # endpoint key -> garbage kind
         self.forgery: str | None = None
+        self.spoiled: str | None = None  # a field of its token responses that gets a line break and a header
         self.requests: list[tuple[str, str]] = []  # (method, path)
         self.issued: list[str] = []  # every token it handed out (access, refresh, ID)
         self._codes: dict[str, dict[str, Any]] = {}
@@ -112,9 +114,14 @@ class HostileProvider:
         assert forgery in FORGERIES, forgery
         self.forgery = forgery
 
+    def spoil_token(self, field: str) -> None:
+        """From now on the token endpoint's `field` ends in CR LF and a header line: `X-Injected: <INJECTED>`."""
+        self.spoiled = field
+
     def reset(self) -> None:
         self.broken.clear()
         self.forgery = None
+        self.spoiled = None
         self.requests.clear()
         self._release.set()  # let any hanging connection of the last test go
         self._release = threading.Event()
@@ -175,8 +182,11 @@ class HostileProvider:
         access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         id_token = self.id_token(record["nonce"])
         self.issued += [access, refresh, id_token]
-        return 200, {"access_token": access, "token_type": "Bearer", "expires_in": 3600, "refresh_token": refresh,
-                     "id_token": id_token, "scope": "openid profile email offline_access"}
+        body = {"access_token": access, "token_type": "Bearer", "expires_in": 3600, "refresh_token": refresh,
+                "id_token": id_token, "scope": "openid profile email offline_access"}
+        if self.spoiled:
+            body[self.spoiled] += f"\r\nX-Injected: {INJECTED}"
+        return 200, body
 
     def claims(self, nonce: str | None) -> dict[str, Any]:
         now = int(time.time())

@@ -7,24 +7,31 @@ the exit code, and what is written.
 
 from __future__ import annotations
 
+import errno
 import importlib.metadata
 import io
 import json
 import os
 import sys
+from pathlib import Path
 
 import attrs
 import pytest
 from dependency_injector import providers
+from keyring.errors import KeyringLocked
 
 from pingcli.adapters.codec import session_to_bytes
-from pingcli.adapters.fakes import FakeSessionStore
+from pingcli.adapters.config_toml import TomlConfigStore
+from pingcli.adapters.fakes import FakeLocks, FakeSessionStore
 from pingcli.adapters.id_token import JwksIdTokenValidator
 from pingcli.adapters.oidc_discovery import DiscoveryClient
 from pingcli.adapters.session_stores import FileSessionStore
 from pingcli.domain.errors import StorageUnavailable
-from pingcli.domain.settings import StorageType
+from pingcli.domain.provider import HttpResponse
+from pingcli.domain.settings import SECRET_MARKER, StorageType
+from pingcli.domain.usecases.config import Configuration
 from pingcli.entrypoints.main import main
+from tests.support.desk import Desk, MemoryKeyring, sessions_of
 from tests.support.sessions import make_session
 
 from .conftest import ISSUER
@@ -75,6 +82,7 @@ class Cli:
         self.keyring = FakeSessionStore("OS keyring (fake)")
         self.files = FakeSessionStore(str(tmp_path / "data" / "sessions"))
         self.real_files = False  # True: pingcli's own FileSessionStore under the data directory
+        self.config_locks = None  # a FakeLocks: the configuration file's lock is recorded there, not taken
         self.env = {
             "PINGCLI_CONFIG": str(self.config),
             "PINGCLI_DATA_DIR": str(tmp_path / "data"),
@@ -102,6 +110,8 @@ class Cli:
             container.keyring_store.override(providers.Object(self.keyring))
             if not self.real_files:
                 container.file_store.override(providers.Object(self.files))
+            if self.config_locks is not None:
+                container.config_locks.override(providers.Object(self.config_locks))
             if interrupt:  # the person presses Ctrl-C while pingcli reads its configuration
                 def cancelled(*_):
                     raise KeyboardInterrupt
@@ -663,7 +673,7 @@ def test_a_session_file_with_an_expiry_out_of_range_is_set_aside_not_a_crash(cli
     cli.real_files = True
     blob = json.loads(session_to_bytes(make_session(issuer=ISSUER)))
     blob["session"]["tokens"]["expires_at"] = 1e300
-    path = FileSessionStore(cli.tmp / "data" / "sessions").path_of("default", "demo")
+    path = FileSessionStore(sessions_of(cli.tmp / "data", cli.config)).path_of("default", "demo")
     path.parent.mkdir(parents=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
     os.write(fd, json.dumps(blob).encode())
@@ -683,3 +693,412 @@ def test_a_time_no_date_can_hold_is_rendered_as_such_never_raised(seconds):
 
     assert iso(seconds) == f"not a valid time ({seconds!r})"
     assert iso(0.0) == "1970-01-01T00:00:00Z"
+
+
+# --- 16. Changes of the configuration file, locked between processes --------------------------------
+
+
+def test_a_change_another_process_makes_while_this_one_waits_for_the_lock_is_kept(tmp_path):
+    path = tmp_path / "config.toml"
+    locks = FakeLocks()
+    store = TomlConfigStore(path)
+    other = Configuration(TomlConfigStore(path), {}, locks=FakeLocks())
+    locks.another_process_holds(store.lock_name, lambda: other.set("service.b.issuer", ISSUER))
+
+    Configuration(store, {}, locks=locks).set("service.a.issuer", ISSUER)
+
+    _, profiles = store.load()
+    assert {"service.a.issuer", "service.b.issuer"} <= set(profiles["default"])
+    assert locks.waited == [store.lock_name]
+
+
+@pytest.mark.parametrize("argv", [
+    ["config", "set", "auth.refreshMarginSeconds=30"],
+    ["config", "unset", AC + "redirectURIPort"],
+    ["config", "profiles", "create", "work"],
+    ["config", "profiles", "use", "p3"],
+    ["config", "profiles", "delete", "p3"],
+    ["config", "set", SECRET_KEY + "=s3cr3t-value"],
+    ["config", "unset", SECRET_KEY],
+    ["config", "set", "auth.storage.type=secure_local"],
+    ["config", "unset", "auth.storage.type"],
+])
+def test_every_change_of_the_configuration_file_holds_its_lock_once(cli, argv):
+    cli.write(DEMO + P3)
+    cli.config_locks = FakeLocks()
+
+    ran = cli.run(*argv)
+
+    assert ran.code == 0, ran.err
+    assert cli.config_locks.held == [TomlConfigStore(cli.config).lock_name]
+
+
+def test_the_lock_follows_the_file_a_link_leads_to_and_is_kept_out_of_the_configuration_directory(cli, tmp_path):
+    link = tmp_path / "link.toml"
+    link.symlink_to(cli.config)
+    roundabout = tmp_path / "config" / ".." / "config" / "config.toml"
+
+    ran = cli.run("--config", str(link), "config", "set", "auth.refreshMarginSeconds=30")
+
+    assert ran.code == 0, ran.err
+    assert TomlConfigStore(link).lock_name == TomlConfigStore(cli.config).lock_name
+    assert TomlConfigStore(roundabout).lock_name == TomlConfigStore(cli.config).lock_name
+    assert sorted(os.listdir(cli.config.parent)) == ["config.toml"]
+    assert (tmp_path / "cache" / "locks").is_dir()  # where it was taken, and removed on release
+    assert os.listdir(tmp_path / "cache" / "locks") == []
+
+
+def test_a_change_that_waits_too_long_for_the_lock_says_so_and_changes_nothing(cli):
+    cli.config_locks = FakeLocks()
+    cli.config_locks.busy.add(TomlConfigStore(cli.config).lock_name)
+    before = cli.config.read_text()
+
+    ran = cli.run("config", "set", "auth.refreshMarginSeconds=30")
+
+    assert ran.code == 7
+    assert f"another pingcli process has been changing {cli.config} for more than 60 s" in ran.err
+    assert cli.config.read_text() == before
+
+
+# --- 17. logout's JSON: a fixed word for the revocation, the reason apart ---------------------------
+
+
+def test_logout_json_gives_the_revocation_as_a_fixed_word_and_the_reason_apart(cli):
+    cli.sign_in()
+    cli.world.provider.queue_response("/revoke", HttpResponse(503, {"content-type": "text/plain"}, b"down"))
+
+    failed = cli.run("auth", "logout", "--output", "json")
+    cli.sign_in()
+    revoked = cli.run("auth", "logout", "--output", "json")
+    nothing = cli.run("auth", "logout", "--output", "json")
+
+    assert failed.code == 0  # removed here: the warning says the provider did not revoke them
+    [entry] = failed.json()["services"]
+    assert (entry["removed"], entry["revocation"]) == (True, "failed")
+    assert entry["revocation_error"].startswith("refresh token: the revocation endpoint sent a response pingcli "
+                                                "cannot use: HTTP 503")
+    assert "pingcli: warning: demo: revocation at the provider failed: refresh token:" in failed.err
+    assert [(e["revocation"], e["revocation_error"]) for e in revoked.json()["services"]] == [("revoked", None)]
+    assert [(e["revocation"], e["revocation_error"]) for e in nothing.json()["services"]] == [("not_stored", None)]
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert "`auth logout` exits 0 once the sessions are removed here, even when revoking them" in readme
+    assert "read `revocation` in its JSON" in readme
+
+
+# --- 18. auth token --refresh, as the README says ----------------------------------------------------
+
+
+def test_auth_token_refresh_within_10_s_of_a_new_token_prints_it_without_asking_the_provider(cli):
+    cli.sign_in()
+    exchanges = len(cli.world.provider.requests_to("/token"))
+    signed_in = cli.run("auth", "token").out
+
+    soon = cli.run("auth", "token", "--refresh")
+    cli.world.clock.advance(11)
+    later = cli.run("auth", "token", "--refresh")
+
+    assert soon.code == 0 and soon.out == signed_in
+    assert later.code == 0 and later.out != signed_in
+    assert len(cli.world.provider.requests_to("/token")) == exchanges + 1
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert ("except\n  when the stored token is less than 10 s old (from `auth login`, or a refresh by another "
+            "pingcli): then it\n  prints that token without contacting the provider") in readme
+    assert "a new token (one refresh however many ask)" not in readme
+
+
+# --- 19. Names in the file that pingcli does not allow ----------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["bad name", "../../etc"])
+@pytest.mark.parametrize("argv", [["auth", "status"], ["auth", "token"], ["auth", "login"]])
+def test_an_active_profile_name_that_is_not_allowed_is_a_configuration_error_naming_file_and_name(cli, name, argv):
+    cli.real_files = True
+    cli.write(f'activeProfile = "{name}"\n\n' + DEMO + f'\n[profiles."{name}"]\nauth.storage.type = "file_system"\n'
+              f'\n[profiles."{name}".service.demo]\nissuer = "{ISSUER}"\n')
+    cli.world.person_signs_in()
+
+    ran = cli.run(*argv)
+
+    assert ran.code == 2, ran.err
+    assert ran.err.startswith(f"pingcli: activeProfile in {cli.config} names the profile {name!r}, which is not an "
+                              "allowed profile name\n")
+    assert "a profile name may contain letters, digits, '-' and '_'" in ran.err
+    assert "unexpected error" not in ran.err
+    assert cli.world.browser.opened_urls == []
+
+
+def test_profiles_list_leaves_out_names_that_are_not_allowed_and_warns_about_them(cli):
+    cli.write('activeProfile = "bad name"\n\n' + DEMO + '\n[profiles."bad name"]\n\n[profiles."../x"]\n')
+
+    ran = cli.run("config", "profiles", "list")
+
+    assert ran.code == 0, ran.err
+    assert ran.out == "  default\n"
+    assert f"pingcli: warning: activeProfile in {cli.config} names the profile 'bad name'" in ran.err
+    assert f"pingcli: warning: profile '../x' in {cli.config} cannot be used: a profile name may contain" in ran.err
+    assert ran.err.count("'bad name'") == 1
+    assert cli.run("config", "profiles", "use", "default").code == 0
+    assert cli.run("config", "profiles", "list").out == "* default\n"
+
+
+def test_another_profile_with_a_name_that_is_not_allowed_is_warned_about_not_fatal(cli):
+    cli.write(DEMO + f'\n[profiles."bad name".service.demo]\nissuer = "{ISSUER}"\n')
+
+    ran = cli.run("auth", "status")
+
+    assert ran.code == 3  # not signed in: the command goes on
+    assert f"pingcli: warning: profile 'bad name' in {cli.config} cannot be used" in ran.err
+
+
+def test_a_service_name_that_is_not_allowed_is_a_configuration_error_naming_the_file(cli):
+    cli.real_files = True
+    cli.write(DEMO + f'\n[profiles.default.service."../evil"]\nissuer = "{ISSUER}"\n')
+
+    ran = cli.run("auth", "status")
+
+    assert ran.code == 2
+    assert ran.err.startswith(f"pingcli: profile 'default' in {cli.config} has a service named '../evil', which "
+                              "is not an allowed service name\n  a service name may contain letters, digits")
+    assert "unknown key" not in ran.err
+
+
+# --- 20. The top level of the file -------------------------------------------------------------------
+
+
+def test_unknown_top_level_keys_are_warned_about_naming_the_key_and_the_file(cli):
+    cli.write('active_profile = "default"\ntypo_top = 1\n\n' + DEMO + '\n[weird]\nx = 1\n')
+
+    ran = cli.run("auth", "status")
+
+    assert ran.code == 3
+    for key in ("active_profile", "typo_top", "weird"):
+        assert ran.err.count(f"pingcli: warning: unknown top-level key {key} in {cli.config}: ignored (at the top "
+                             "level pingcli reads only activeProfile and [profiles.NAME] tables)\n") == 1
+
+
+@pytest.mark.parametrize("value", ["5", "true", '["default"]', '{ name = "default" }'])
+def test_an_active_profile_that_is_not_a_string_is_a_configuration_error(cli, value):
+    cli.write(f"activeProfile = {value}\n\n" + DEMO)
+
+    ran = cli.run("auth", "status")
+    fixed = cli.run("config", "profiles", "use", "default")
+
+    assert ran.code == 2
+    assert ran.err.startswith(f"pingcli: activeProfile in {cli.config} is not a profile name: ")
+    assert fixed.code == 0, fixed.err
+    assert cli.run("auth", "status").code == 3
+
+
+# --- 21. config get prints the value commands use ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("stored", "shown"), [('"yes"', "true"), ("1", "true"), ('"off"', "false"), ("true", "true")])
+def test_config_get_prints_the_effective_value_not_the_files_spelling(cli, stored, shown):
+    key = "service.demo.authentication.requireMFA"
+    cli.write(DEMO + f"authentication.requireMFA = {stored}\n")
+
+    ran = cli.run("config", "get", key)
+    as_json = cli.run("config", "get", key, "--output", "json")
+
+    assert (ran.code, ran.out) == (0, shown + "\n")
+    assert as_json.json()["value"] is (shown == "true")
+
+
+def test_config_get_of_a_port_written_as_text_prints_the_number(cli):
+    cli.write(DEMO.replace("redirectURIPort = 0", 'redirectURIPort = "8080"'))
+
+    assert cli.run("config", "get", AC + "redirectURIPort", "--output", "json").json()["value"] == 8080
+
+
+def test_config_get_of_an_invalid_stored_value_is_the_error_other_commands_give(cli):
+    cli.write(DEMO + 'authentication.requireMFA = "banana"\n')
+
+    got = cli.run("config", "get", "service.demo.authentication.requireMFA")
+    status = cli.run("auth", "status")
+
+    assert got.code == status.code == 2
+    assert got.out == "" and "banana" not in got.out
+    assert got.err == status.err
+    assert "service.demo.authentication.requireMFA in profile 'default' is not valid: must be true or false" in got.err
+
+
+def test_a_camel_case_service_is_read_from_the_variables_named_as_they_are_read(cli):
+    cli.write(DEMO.replace("[profiles.default.service.demo]", "[profiles.default.service.myApp]"))
+
+    ran = cli.run("config", "get", "service.myApp.issuer", env={"PINGCLI_SERVICE_MYAPP_ISSUER": ISSUER + "/other"})
+
+    assert (ran.code, ran.out) == (0, ISSUER + "/other\n")
+    assert ran.err == "source: environment (PINGCLI_SERVICE_MYAPP_ISSUER)\n"
+
+
+# --- 22. Hints that point at a command that can work ------------------------------------------------------
+
+
+class LockedKeyring(MemoryKeyring):
+    """A Secret Service collection that stays locked (no unlock prompt can be completed)."""
+
+    def get_password(self, service, username):
+        raise KeyringLocked("Failed to unlock the collection!")
+
+    set_password = delete_password = get_password  # type: ignore[assignment]
+
+
+def test_a_locked_keyring_stopping_a_change_of_store_is_not_answered_with_that_same_change(tmp_path):
+    desk = Desk(tmp_path, LockedKeyring())
+    desk.config.profiles["default"][SECRET_KEY] = SECRET_MARKER
+
+    code, out, err = desk.run("config", "set", "auth.storage.type=file_system")
+
+    assert code == 7
+    assert "nothing was changed: the client secrets of this profile are in" in err
+    assert "unlock the keyring" in err
+    assert "auth.storage.type=file_system" not in err and "use another store" not in err
+    assert desk.config.profiles["default"]["auth.storage.type"] == "secure_local"
+
+
+def test_a_new_store_that_cannot_be_written_is_not_answered_with_the_store_in_use(cli, monkeypatch):
+    cli.write(DEMO.replace('"file_system"', '"secure_local"'))
+    cli.real_files = True
+    cli.keyring.save(make_session())
+
+    def read_only(source, target):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(os, "replace", read_only)
+    ran = cli.run("config", "set", "auth.storage.type=file_system")
+    monkeypatch.undo()
+
+    assert ran.code == 7
+    assert "Read-only file system" in ran.err
+    assert "nothing was changed: auth.storage.type is still secure_local" in ran.err
+    assert "check the owner and permissions of" in ran.err
+    assert "auth.storage.type=secure_local" not in ran.err and "use another store" not in ran.err
+    assert ("default", "demo") in cli.keyring.sessions
+
+
+def test_a_refused_client_secret_from_the_environment_names_the_variable_not_config_set(cli):
+    cli.write(DEMO.replace('"file_system"', '"none"'))
+    cli.world.provider.confidential_clients["cli-public"] = "the-right-secret"
+    cli.world.person_signs_in()
+
+    ran = cli.run("auth", "login", env={SECRET_VARIABLE: "a-wrong-secret"})
+
+    assert ran.code == 5
+    assert f"check the client secret in the environment variable {SECRET_VARIABLE}" in ran.err
+    assert "config set" not in ran.err
+    assert "a-wrong-secret" not in ran.out + ran.err
+
+
+def test_a_change_of_store_under_the_variable_says_truly_where_pingcli_looks(cli):
+    cli.write(DEMO.replace('auth.storage.type = "file_system"\n', "") + SECRET_KEY.split("demo.")[1]
+              + f' = "{SECRET_MARKER}"\n')
+    cli.keyring.save_secret("default", "demo", "authorization_code", "s3cr3t-in-keyring")
+
+    there = cli.run("config", "set", "auth.storage.type=file_system", env={"PINGCLI_AUTH_STORAGE_TYPE": "file_system"})
+    back = cli.run("config", "set", "auth.storage.type=secure_local")
+
+    assert there.code == 0, there.err
+    assert "stops looking" not in there.out
+    assert (f"stay in {cli.keyring.description}, where pingcli does not look while PINGCLI_AUTH_STORAGE_TYPE is "
+            "set, nor once it is unset (the setting now says file_system)") in there.out
+    assert back.code == 0, back.err
+    assert "set it again" not in back.out + back.err
+    assert (f"note: the client secret of demo (authorization_code) was already in {cli.keyring.description}: "
+            "kept there") in back.out
+    assert cli.keyring.secrets[("default", "demo", "authorization_code")] == "s3cr3t-in-keyring"
+    assert "s3cr3t" not in there.out + there.err + back.out + back.err
+
+
+def test_auth_token_given_two_services_says_it_takes_one(cli):
+    ran = cli.run("auth", "token", "--service", "demo", "--service", "conf")
+
+    assert ran.code == 2
+    assert ran.err.startswith("pingcli: auth token prints one token: it takes one --service, not 2 (demo, conf)\n")
+    assert "services; say which one" not in ran.err
+
+
+def test_auth_token_in_a_profile_with_no_services_says_how_to_add_one(cli):
+    cli.write('[profiles.default]\nauth.storage.type = "file_system"\n')
+
+    ran = cli.run("auth", "token")
+
+    assert ran.code == 2
+    assert ran.err == ("pingcli: profile 'default' has no services\n"
+                       "  add one: pingcli config set service.NAME.issuer=URL\n")
+
+
+@pytest.mark.parametrize(("variable", "value", "said"), [
+    ("PINGCLI_SERVICE_DEMO_ISSUER", "https://elsewhere.example.test",
+     f"the stored session is for issuer {ISSUER}, but the settings name https://elsewhere.example.test "
+     "(from PINGCLI_SERVICE_DEMO_ISSUER)"),
+    ("PINGCLI_SERVICE_DEMO_AUTHENTICATION_AUTHORIZATION_CODE_CLIENT_ID", "cli-other",
+     "the stored session is for client ID cli-public, but the settings name cli-other "
+     "(from PINGCLI_SERVICE_DEMO_AUTHENTICATION_AUTHORIZATION_CODE_CLIENT_ID)"),
+])
+def test_a_session_the_environment_no_longer_names_says_the_settings_name_it(cli, variable, value, said):
+    cli.sign_in()
+
+    token = cli.run("auth", "token", env={variable: value})
+    status = cli.run("auth", "status", env={variable: value})
+
+    assert token.code == 3 and said in token.err
+    assert status.code == 3 and said in status.out
+    assert "the profile names" not in token.err + status.out
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["auth", "login"], "cancelled; nothing was stored"),
+    (["auth", "logout"], "cancelled; the provider may already have revoked the tokens, and they may still be "
+                         "stored here: run pingcli auth logout again"),
+    (["auth", "status"], "cancelled"),
+    (["auth", "token"], "cancelled"),
+    (["config", "set", "auth.refreshMarginSeconds=30"], "cancelled"),
+])
+def test_ctrl_c_says_what_fits_the_command(cli, argv, said):
+    ran = cli.run(*argv, interrupt=True)
+    as_json = cli.run(*argv, "--output", "json", interrupt=True)
+
+    assert (ran.code, ran.out, ran.err) == (130, "", f"pingcli: {said}\n")
+    assert error_document(as_json)["message"] == said
+
+
+# --- 23. Input that must not be quietly half-used ------------------------------------------------------
+
+
+def test_a_client_secret_of_several_lines_on_stdin_is_refused_and_never_shown(cli):
+    ran = cli.run("config", "set", SECRET_KEY, stdin="first-line-secret\nsecond-line-secret\n")
+
+    assert ran.code == 2
+    assert ran.err.startswith(f"pingcli: {SECRET_KEY}: standard input holds more than one line; a client secret is "
+                              "one line (nothing was stored)\n")
+    assert "line-secret" not in ran.out + ran.err
+    assert cli.files.secrets == {}
+    assert "clientSecret" not in cli.config.read_text()
+
+
+def test_a_client_secret_on_one_line_is_kept_without_its_line_end(cli):
+    ran = cli.run("config", "set", SECRET_KEY, stdin="s3cr3t-value\r\n")
+
+    assert ran.code == 0, ran.err
+    assert cli.files.secrets == {("default", "demo", "authorization_code"): "s3cr3t-value"}
+
+
+@pytest.mark.parametrize("argv", [["--config", "", "auth", "status"], ["auth", "status", "--config="],
+                                  ["--profile", "", "auth", "status"]])
+def test_an_empty_config_path_or_profile_is_a_usage_error(cli, argv):
+    ran = cli.run(*argv)
+    as_json = cli.run(*argv, "--output", "json")
+
+    assert ran.code == 2
+    assert "got an empty value" in ran.err
+    assert error_document(as_json)["exit_code"] == 2
+
+
+@pytest.mark.parametrize("argv", [["--output", "json", "--version"], ["--version", "--output=json"]])
+def test_version_in_json_mode_is_a_json_document(argv):
+    out = io.StringIO()
+
+    code = main(argv, {}, out, io.StringIO())
+
+    assert code == 0
+    assert json.loads(out.getvalue()) == {"version": importlib.metadata.version("pingcli")}

@@ -112,7 +112,8 @@ def test_the_stored_form_is_a_versioned_envelope_with_enums_by_value_and_tuples_
         (b"\xff\xfe{}", "it is not UTF-8 text"),
         (b'{"version": 1, "session": ', "it is not valid JSON at character 26"),
         (b"[1, 2]", "it is not a pingcli session envelope"),
-        (b'{"version": 2, "session": {}}', "it has format version 2, and this pingcli reads version 1"),
+        (b'{"version": 2, "session": {}}', "it has format version 2, written by a newer pingcli; this one reads "
+                                           "version 1"),
         (b'{"version": "1", "session": {}}', "its format version is not a number"),
         (b'{"version": true, "session": {}}', "its format version is not a number"),
         (b"[" * 100_000, "it is not valid JSON"),

@@ -153,9 +153,9 @@ def test_a_directory_that_cannot_be_created_makes_the_store_unavailable(tmp_path
         (session_to_bytes(make_session())[:-40], "it is not valid JSON"),
         (session_to_bytes(make_session()) + b"\ntrailing junk", "it is not valid JSON"),
         (b"\x00\x01\x02\xff", "it is not UTF-8 text"),
-        (b'{"version": 9, "session": {}}', "it has format version 9"),
+        (b'{"version": "9", "session": {}}', "its format version is not a number"),
     ],
-    ids=["empty", "truncated", "trailing junk", "binary", "future version"],
+    ids=["empty", "truncated", "trailing junk", "binary", "odd version"],
 )
 def test_an_unreadable_file_is_set_aside_and_loads_as_none_with_a_notice(store, content, reason):
     path = write_raw(store, content)
@@ -171,6 +171,25 @@ def test_an_unreadable_file_is_set_aside_and_loads_as_none_with_a_notice(store, 
     assert str(aside) in notice
     assert "'default'" in notice and "'demo'" in notice
     assert "Sign in again" in notice
+
+
+def test_a_file_a_newer_pingcli_wrote_is_left_in_place_and_said_to_be_that_and_a_save_replaces_it(store):
+    content = b'{"version": 2, "session": {"a": "field this pingcli does not know"}, "more": 1}'
+    path = write_raw(store, content)
+
+    assert store.load("default", "demo") is None
+    assert store.load("default", "demo") is None
+
+    assert path.read_bytes() == content and os.listdir(path.parent) == ["demo.json"]
+    [notice] = store.notices  # said once, however often it is read
+    assert f"({path}) was written by a newer pingcli (session format version 2; this pingcli reads version 1)" in notice
+    assert "not signed in to demo here; it was left as it is" in notice
+    assert "Use that newer pingcli, or sign in again with this one (pingcli auth login --service demo), which " \
+           "replaces it" in notice
+    [leftover] = store.leftovers("default", "demo")
+    assert leftover.newer and leftover.key == str(path) and leftover.tokens is None
+    store.save(make_session())
+    assert store.load("default", "demo") == make_session() and store.leftovers("default", "demo") == []
 
 
 def test_after_an_unreadable_file_was_set_aside_the_next_load_is_quietly_empty_and_a_save_works(store):
@@ -312,7 +331,7 @@ def test_auth_token_tells_the_person_when_it_tightened_a_file_others_could_read(
 
     desk = Desk(tmp_path, MemoryKeyring(), storage="file_system")
     assert desk.run("auth", "login")[0] == 0
-    path = desk.tmp / "data" / "sessions" / "default" / "demo.json"
+    path = desk.sessions / "default" / "demo.json"
     os.chmod(path, 0o644)
 
     code, out, err = desk.run("auth", "token")

@@ -290,7 +290,7 @@ def test_a_max_value_too_small_for_the_manifest_is_a_programming_error():
     [
         ("not base64 at all!", "it is not base64 text"),
         (base64.b64encode(b"{junk").decode(), "it is not valid JSON"),
-        (base64.b64encode(b'{"version": 9, "session": {}}').decode(), "it has format version 9"),
+        (base64.b64encode(b'{"version": 0, "session": {}}').decode(), "it has format version 0"),
         ("", "it is empty"),
     ],
 )
@@ -305,6 +305,23 @@ def test_an_unreadable_entry_is_set_aside_and_loads_as_none_with_a_notice(value,
     assert stored_text(keyring, f"{MAIN}.corrupt") == value
     [notice] = store.notices
     assert reason in notice and "default/demo.corrupt" in notice and "Sign in again" in notice
+
+
+def test_an_entry_a_newer_pingcli_wrote_is_left_in_place_and_said_to_be_that():
+    keyring = DictKeyring()
+    value = base64.b64encode(b'{"version": 9, "session": {"tokens": {"refresh_token": "rt-newer"}}}').decode()
+    keyring.entries[(SERVICE, MAIN)] = value
+    store = KeyringSessionStore(keyring)
+
+    assert store.load("default", "demo") is None
+
+    assert keyring.names() == {MAIN} and stored_text(keyring, MAIN) == value
+    [notice] = store.notices
+    assert "entry 'default/demo' of 'pingcli') was written by a newer pingcli (session format version 9" in notice
+    assert "rt-newer" not in notice
+    [leftover] = store.leftovers("default", "demo")
+    assert leftover.newer and leftover.refresh_token == "rt-newer"
+    assert store.remove_leftover("default", "demo", leftover) is True and keyring.names() == set()
 
 
 def test_a_chunked_session_with_a_missing_chunk_is_set_aside_whole():

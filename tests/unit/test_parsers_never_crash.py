@@ -32,8 +32,9 @@ from pingcli.domain.device_code import DeviceAuthorization, Wait, next_step
 from pingcli.domain.errors import AuthorizationDenied, BadProviderResponse, PingcliError, ProviderUnreachable
 from pingcli.domain.identity import AuditIdentity
 from pingcli.domain.provider import HttpResponse, ProviderMetadata, read_json_object
-from pingcli.domain.settings import KEYS, env_name, resolve_profile
+from pingcli.domain.settings import KEYS, env_name, is_allowed_name, resolve_profile
 from pingcli.domain.tokens import TokenSet
+from pingcli.domain.usecases.config import Configuration
 from pingcli.domain.usecases.provider_calls import revoke
 from pingcli.entrypoints.cli_args import build_parser
 from pingcli.entrypoints.main import _http_timeout, main
@@ -363,9 +364,11 @@ def scratch(tmp_path_factory):
 def test_any_configuration_file_loads_or_is_refused(scratch, content):
     scratch.write_bytes(content)
     with contextlib.suppress(PingcliError):
-        active, profiles = TomlConfigStore(scratch).load()
-        assert active is None or isinstance(active, str)
+        _, profiles = TomlConfigStore(scratch).load()
         assert all(isinstance(values, dict) for values in profiles.values())
+        # activeProfile comes as written (a number, a table): the use case takes a name from it, or refuses it.
+        assert is_allowed_name(Configuration(TomlConfigStore(scratch), {}).active().name)
+        Configuration(TomlConfigStore(scratch), {}).file_warnings()
 
 
 # --- Stored sessions and client secrets, as each store reads them back ------------------------------

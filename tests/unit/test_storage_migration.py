@@ -309,7 +309,7 @@ def test_through_the_command_what_the_old_keyring_would_not_delete_is_named_with
 
     code, out, err = desk.run("config", "set", "auth.storage.type=file_system")
 
-    sessions = desk.tmp / "data" / "sessions"
+    sessions = desk.sessions
     assert code == 0, err
     assert out.rstrip().endswith("auth.storage.type = file_system (was secure_local)")
     assert "moved the session" not in out
