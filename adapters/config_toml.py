@@ -18,12 +18,18 @@ ACTIVE = "activeProfile"
 PROFILES = "profiles"
 
 
-def _flatten(table: Any, prefix: str = "") -> dict[str, Any]:
+def _flatten(table: Any, where: str, prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in table.items():
+        if "." in key:
+            # A quoted key such as service."a.b" would read back as service a with a key b: never a name.
+            raise ConfigError(
+                f"{where}: the key {prefix}\"{key}\" has a dot inside its quotes",
+                "names may contain letters, digits, - and _ only; rename it in the file",
+            )
         name = f"{prefix}{key}"
         if isinstance(value, dict):
-            flat.update(_flatten(value, name + "."))
+            flat.update(_flatten(value, where, name + "."))
         else:
             flat[name] = value.unwrap() if hasattr(value, "unwrap") else value
     return flat
@@ -90,7 +96,8 @@ class TomlConfigStore:
     def load(self) -> tuple[Any, dict[str, dict[str, Any]]]:
         document = self._read()
         active = document.get(ACTIVE)
-        profiles = {name: _flatten(table) for name, table in document.get(PROFILES, {}).items()}
+        profiles = {name: _flatten(table, f"profile {name} of {self.location}")
+                    for name, table in document.get(PROFILES, {}).items()}
         # As written (a number, a table...): the use case says what is wrong with it rather than skip it.
         return (active.unwrap() if hasattr(active, "unwrap") else active), profiles
 

@@ -57,17 +57,13 @@ class ProfileChoice:
 
 
 def _service_of(key: str) -> str | None:
-    """The service a `service.NAME.…` key of the file names, whatever that name is (`"../x"` or `"a.b"` too)."""
+    """The service a `service.NAME.…` key of the file names, whatever that name is (`"a b"` too).
+
+    (A name with a dot in it never gets here: the config store refuses it, as it would read back as two keys.)
+    """
     if not key.startswith("service.") or key.count(".") < 2:
         return None
-    first = key.split(".")[1]
-    if is_allowed_name(first):
-        return first  # `service.demo.typo.issuer` is an unknown key of demo, not a service "demo.typo"
-    for known in KEYS:
-        # The file's tables are flattened with dots: a known key's end tells where a dotted name ends.
-        if known.per_service and key.endswith("." + known.suffix) and len(key) > len(f"service..{known.suffix}"):
-            return key.removeprefix("service.").removesuffix("." + known.suffix)
-    return first
+    return key.split(".")[1]
 
 
 @attrs.frozen

@@ -258,7 +258,8 @@ class Login:
                 self.console.say(
                     f"Signing in to {settings.name}: open this address in a browser on this machine{reason}:\n"
                     f"  {url}\n"
-                    "No browser was opened. On a machine without a browser, use: pingcli auth login --device-code"
+                    "No browser was opened. On a machine without a browser, use the device code grant: "
+                    f"pingcli auth login --device-code, or service.{settings.name}.authentication.type=device_code"
                 )
             self.console.say(f"Waiting up to {int(timeout)} s for the sign-in to finish (Ctrl-C cancels)…")
             verdict = listener.wait(lambda path, query: judge_callback(attempt, path, query), timeout)

@@ -852,14 +852,24 @@ def test_another_profile_with_a_name_that_is_not_allowed_is_warned_about_not_fat
 
 def test_a_service_name_that_is_not_allowed_is_a_configuration_error_naming_the_file(cli):
     cli.real_files = True
+    cli.write(DEMO + f'\n[profiles.default.service."evil one"]\nissuer = "{ISSUER}"\n')
+
+    ran = cli.run("auth", "status")
+
+    assert ran.code == 2
+    assert ran.err.startswith(f"pingcli: profile 'default' in {cli.config} has a service named 'evil one', which "
+                              "is not an allowed service name\n  a service name may contain letters, digits")
+    assert "unknown key" not in ran.err
+
+
+def test_a_service_name_that_climbs_out_of_the_store_is_a_configuration_error_too(cli):
+    cli.real_files = True
     cli.write(DEMO + f'\n[profiles.default.service."../evil"]\nissuer = "{ISSUER}"\n')
 
     ran = cli.run("auth", "status")
 
     assert ran.code == 2
-    assert ran.err.startswith(f"pingcli: profile 'default' in {cli.config} has a service named '../evil', which "
-                              "is not an allowed service name\n  a service name may contain letters, digits")
-    assert "unknown key" not in ran.err
+    assert ran.err.startswith(f'pingcli: profile default of {cli.config}: the key service."../evil" has a dot ')
 
 
 # --- 20. The top level of the file -------------------------------------------------------------------
@@ -887,6 +897,17 @@ def test_an_active_profile_that_is_not_a_string_is_a_configuration_error(cli, va
     assert ran.err.startswith(f"pingcli: activeProfile in {cli.config} is not a profile name: ")
     assert fixed.code == 0, fixed.err
     assert cli.run("auth", "status").code == 3
+
+
+@pytest.mark.parametrize("command", [("auth", "status"), ("auth", "login"), ("config", "profiles", "list")])
+def test_a_quoted_service_name_with_a_dot_is_a_configuration_error_not_a_phantom_service(cli, command):
+    cli.write('activeProfile = "x"\n\n[profiles.x.service."a.b"]\nissuer = "https://a.example"\n')
+
+    ran = cli.run(*command)
+
+    assert ran.code == 2, ran.err
+    assert f'profile x of {cli.config}: the key service."a.b" has a dot inside its quotes' in ran.err
+    assert "service 'a'" not in ran.err and "Traceback" not in ran.err
 
 
 # --- 21. config get prints the value commands use ------------------------------------------------------
