@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 import pytest
+from dependency_injector import providers
 
 from pingcli.adapters.fakes import (
     FakeBrowser,
@@ -44,6 +45,17 @@ class World:
             console=self.console,
             locks=self.locks,
         )
+
+    def plug_into(self, container) -> None:
+        """Replace the container's provider-facing adapters with this world's fakes (for `main(configure=...)`)."""
+        container.http.override(providers.Object(self.provider))
+        container.discovery.override(providers.Object(DiscoveryClient(self.provider)))
+        container.id_tokens.override(providers.Object(JwksIdTokenValidator(self.provider)))
+        container.clock.override(providers.Object(self.clock))
+        container.locks.override(providers.Object(self.locks))
+        container.listeners.override(providers.Object(self.listeners))
+        container.browser.override(providers.Object(self.browser))
+        container.console.override(providers.Object(self.console))
 
     def person_signs_in(self, **kwargs) -> None:
         """The browser, once opened, signs the demo user in and follows the redirect to the listener."""

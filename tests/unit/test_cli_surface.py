@@ -23,8 +23,6 @@ from keyring.errors import KeyringLocked
 from pingcli.adapters.codec import session_to_bytes
 from pingcli.adapters.config_toml import TomlConfigStore
 from pingcli.adapters.fakes import FakeLocks, FakeSessionStore
-from pingcli.adapters.id_token import JwksIdTokenValidator
-from pingcli.adapters.oidc_discovery import DiscoveryClient
 from pingcli.adapters.session_stores import FileSessionStore
 from pingcli.domain.errors import StorageUnavailable
 from pingcli.domain.provider import HttpResponse
@@ -99,14 +97,7 @@ class Cli:
         world = self.world
 
         def configure(container):
-            container.http.override(providers.Object(world.provider))
-            container.discovery.override(providers.Object(DiscoveryClient(world.provider)))
-            container.id_tokens.override(providers.Object(JwksIdTokenValidator(world.provider)))
-            container.clock.override(providers.Object(world.clock))
-            container.locks.override(providers.Object(world.locks))
-            container.listeners.override(providers.Object(world.listeners))
-            container.browser.override(providers.Object(world.browser))
-            container.console.override(providers.Object(world.console))
+            world.plug_into(container)
             container.keyring_store.override(providers.Object(self.keyring))
             if not self.real_files:
                 container.file_store.override(providers.Object(self.files))

@@ -82,14 +82,7 @@ def pingcli(world, config, stores, tmp_path):
 
         def configure(container):
             container.config_store.override(providers.Object(config))
-            container.http.override(providers.Object(world.provider))
-            container.discovery.override(providers.Object(DiscoveryClient(world.provider)))
-            container.id_tokens.override(providers.Object(JwksIdTokenValidator(world.provider)))
-            container.clock.override(providers.Object(world.clock))
-            container.locks.override(providers.Object(world.locks))
-            container.listeners.override(providers.Object(world.listeners))
-            container.browser.override(providers.Object(world.browser))
-            container.console.override(providers.Object(world.console))
+            world.plug_into(container)
             container.keyring_store.override(providers.Object(stores[StorageType.SECURE_LOCAL]))
             container.file_store.override(providers.Object(stores[StorageType.FILE_SYSTEM]))
             container.memory_store.override(providers.Object(stores[StorageType.NONE]))
