@@ -158,6 +158,16 @@ def test_not_a_number_and_infinity_are_not_accepted_as_times():
         session_from_bytes(stored)
 
 
+def stored_session_with(path: tuple[str, ...], value: object) -> bytes:
+    """A stored session whose field at `path` (inside `session`) was edited by hand to `value`."""
+    envelope = json.loads(session_to_bytes(make_session()))
+    fields = envelope["session"]
+    for key in path[:-1]:
+        fields = fields[key]
+    fields[path[-1]] = value
+    return json.dumps(envelope).encode()
+
+
 @pytest.mark.parametrize(
     ("path", "value"),
     [(("tokens", "expires_at"), 1e300), (("tokens", "received_at"), -1e11), (("signed_in_at",), 1e11),
@@ -165,14 +175,8 @@ def test_not_a_number_and_infinity_are_not_accepted_as_times():
 )
 def test_a_time_no_date_can_hold_makes_the_session_unreadable_not_a_crash_later(path, value):
     """A hand-edited `expires_at` of 1e300 once reached `auth status` and overflowed there."""
-    envelope = json.loads(session_to_bytes(make_session()))
-    fields = envelope["session"]
-    for key in path[:-1]:
-        fields = fields[key]
-    fields[path[-1]] = value
-
     with pytest.raises(UnreadableSession, match=r"\$\.session\." + r"\.".join(path)):
-        session_from_bytes(json.dumps(envelope).encode())
+        session_from_bytes(stored_session_with(path, value))
 
 
 @pytest.mark.parametrize(
@@ -189,11 +193,5 @@ def test_a_time_no_date_can_hold_makes_the_session_unreadable_not_a_crash_later(
     ],
 )
 def test_a_value_of_the_wrong_kind_is_not_coerced_into_a_session(path, value):
-    envelope = json.loads(session_to_bytes(make_session()))
-    fields = envelope["session"]
-    for key in path[:-1]:
-        fields = fields[key]
-    fields[path[-1]] = value
-
     with pytest.raises(UnreadableSession, match=r"\$\.session\." + r"\.".join(path)):
-        session_from_bytes(json.dumps(envelope).encode())
+        session_from_bytes(stored_session_with(path, value))
